@@ -1,0 +1,165 @@
+"""Settings, read once from the environment (and a ``.env`` file) at start-up.
+
+Every variable is listed in DESIGN.md section 3. A missing or invalid value raises
+:class:`~bot.errors.ConfigError` naming the variable, so start-up fails with one clear line.
+Secrets are kept in fields marked ``repr=False`` so a logged ``Settings`` never shows them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Literal
+
+from bot.errors import ConfigError
+
+DEFAULT_API_URL = "https://api-cert.groupe-psa.com/connectedcar/v3"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+ApiStyle = Literal["fleets", "quickguide"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything Fleetbot is configured with; see DESIGN.md section 3."""
+
+    psa_api_url: str = DEFAULT_API_URL
+    psa_api_style: ApiStyle = "fleets"
+    psa_fleet_id: str | None = None
+    psa_client_id: str | None = dataclasses.field(default=None, repr=False)
+    psa_username: str | None = None
+    psa_password: str | None = dataclasses.field(default=None, repr=False)
+    psa_cert_file: Path | None = None
+    psa_key_file: Path | None = None
+    psa_key_password: str | None = dataclasses.field(default=None, repr=False)
+    psa_ca_file: Path | None = None
+    psa_locale: str = "en-GB"
+    slack_bot_token: str | None = dataclasses.field(default=None, repr=False)
+    slack_signing_secret: str | None = dataclasses.field(default=None, repr=False)
+    slack_app_token: str | None = dataclasses.field(default=None, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    db_path: Path = Path("fleetbot.db")
+    alert_channel: str | None = None
+    poll_interval: float = 60.0
+    admins: frozenset[str] = frozenset()
+    public_url: str | None = None
+    webhook_token: str | None = dataclasses.field(default=None, repr=False)
+    port: int = 3000
+    host: str = "0.0.0.0"  # noqa: S104 - HTTP mode must be reachable by Slack
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``environ`` (default ``os.environ``); raise ConfigError if bad."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        style = get("PSA_API_STYLE") or "fleets"
+        if style not in ("fleets", "quickguide"):
+            raise ConfigError("PSA_API_STYLE", f"must be 'fleets' or 'quickguide', not {style!r}")
+
+        api_url = get("PSA_API_URL") or DEFAULT_API_URL
+        if not api_url.startswith(("https://", "http://")):
+            raise ConfigError("PSA_API_URL", "must be an https:// URL")
+
+        key_password = env.get("PSA_KEY_PASSWORD") or None
+        password_file = get("PSA_KEY_PASSWORD_FILE")
+        if key_password is None and password_file:
+            try:
+                key_password = Path(password_file).read_text().rstrip("\r\n")
+            except OSError as exc:
+                raise ConfigError(
+                    "PSA_KEY_PASSWORD_FILE", f"cannot read {password_file}: {exc.strerror}"
+                ) from exc
+
+        slack_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+        if not slack_url.endswith("/"):
+            slack_url += "/"
+
+        return cls(
+            psa_api_url=api_url.rstrip("/"),
+            psa_api_style=style,  # type: ignore[arg-type]  # checked above
+            psa_fleet_id=get("PSA_FLEET_ID"),
+            psa_client_id=get("PSA_CLIENT_ID"),
+            psa_username=get("PSA_USERNAME"),
+            psa_password=env.get("PSA_PASSWORD") or None,
+            psa_cert_file=_path(get("PSA_CERT_FILE")),
+            psa_key_file=_path(get("PSA_KEY_FILE")),
+            psa_key_password=key_password,
+            psa_ca_file=_path(get("PSA_CA_FILE")),
+            psa_locale=get("PSA_LOCALE") or "en-GB",
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=slack_url,
+            db_path=Path(get("FLEETBOT_DB") or "fleetbot.db"),
+            alert_channel=get("FLEETBOT_ALERT_CHANNEL"),
+            poll_interval=_number("FLEETBOT_POLL_INTERVAL", get, 60.0, minimum=1.0),
+            admins=frozenset(
+                u.strip() for u in (get("FLEETBOT_ADMINS") or "").split(",") if u.strip()
+            ),
+            public_url=(get("FLEETBOT_PUBLIC_URL") or "").rstrip("/") or None,
+            webhook_token=get("FLEETBOT_WEBHOOK_TOKEN"),
+            port=int(_number("PORT", get, 3000, minimum=0, maximum=65535, integer=True)),
+            host=get("HOST") or "0.0.0.0",  # noqa: S104
+        )
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError for the first of ``names`` (env variable names) that is unset."""
+        for name in names:
+            if getattr(self, _FIELD_OF.get(name, name.lower())) in (None, ""):
+                raise ConfigError(name, "is required but not set")
+        if "PSA_CERT_FILE" in names:
+            for var, path in (
+                ("PSA_CERT_FILE", self.psa_cert_file),
+                ("PSA_KEY_FILE", self.psa_key_file),
+                ("PSA_CA_FILE", self.psa_ca_file),
+            ):
+                if path is not None and not path.is_file():
+                    raise ConfigError(var, f"no such file: {path}")
+
+    @property
+    def push_enabled(self) -> bool:
+        """Monitor webhooks are accepted only when a shared secret is configured."""
+        return self.webhook_token is not None
+
+
+#: settings whose env name is not simply the upper-cased field name
+_FIELD_OF = {
+    "FLEETBOT_DB": "db_path",
+    "FLEETBOT_ALERT_CHANNEL": "alert_channel",
+    "FLEETBOT_PUBLIC_URL": "public_url",
+    "FLEETBOT_WEBHOOK_TOKEN": "webhook_token",
+}
+
+API_REQUIRED = ("PSA_CLIENT_ID", "PSA_USERNAME", "PSA_PASSWORD", "PSA_CERT_FILE")
+RUN_REQUIRED = (*API_REQUIRED, "PSA_FLEET_ID", "SLACK_BOT_TOKEN")
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
+def _number(
+    name: str,
+    get: Callable[[str], str | None],
+    default: float,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    integer: bool = False,
+) -> float:
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a number, not {raw!r}") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ConfigError(name, f"must be between {minimum} and {maximum}, not {raw!r}")
+    return value
