@@ -13,6 +13,7 @@
     ├── StoreError                   the SQLite ledger cannot be read or written
     ├── SlackError                   a Slack Web API call failed
     │   ├── ChannelUnavailable       channel_not_found / not_in_channel / is_archived: park route
+    │   ├── SlackRateLimited         429 from Slack (carries retry_after): wait, then retry
     │   └── OutcomeUnknown           the post may or may not have happened: reconcile, never retry
     └── UserInputError               a person typed something we cannot use (text is shown to them)
 
@@ -118,6 +119,14 @@ class SlackError(FleetbotError):
 
 class ChannelUnavailable(SlackError):
     """The channel is gone, archived, or the bot is not in it: park the route."""
+
+
+class SlackRateLimited(SlackError):
+    """Slack answered 429: nothing was done; try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, channel: str | None = None):
+        super().__init__(message, error="ratelimited", channel=channel)
+        self.retry_after = retry_after
 
 
 class OutcomeUnknown(SlackError):

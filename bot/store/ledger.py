@@ -75,6 +75,7 @@ class Delivery:
     acked_at: dt.datetime | None
     batch: str | None
     last_error: str | None
+    created_at: dt.datetime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -579,7 +580,8 @@ class Ledger:
     def _deliveries(self, where: str, args: list[Any], *, limit: int = 10_000) -> list[Delivery]:
         rows = self.database.db.execute(
             f"""SELECT d.id, d.channel, d.state, d.attempts, d.slack_ts, d.digest,
-            d.update_pending, d.acked_by, d.acked_at, d.batch, d.last_error, {_ALERT_COLUMNS}
+            d.update_pending, d.acked_by, d.acked_at, d.batch, d.last_error, d.created_at,
+            {_ALERT_COLUMNS}
             FROM deliveries d JOIN alerts a ON a.id = d.alert_id
             WHERE {where} ORDER BY d.channel, d.id LIMIT ?""",
             [*args, limit],
@@ -597,7 +599,8 @@ class Ledger:
                 acked_at=from_iso(r[8]),
                 batch=r[9],
                 last_error=r[10],
-                alert=_alert(r[11:]),
+                created_at=dt.datetime.fromisoformat(r[11]),
+                alert=_alert(r[12:]),
             )
             for r in rows
         ]

@@ -1,0 +1,196 @@
+"""Block Kit builders: pure functions from data to Slack message dicts (no I/O).
+
+Alert messages carry message metadata ``fleet_alert`` (one alert) or ``fleet_alert_digest``
+(several), which delivery uses to reconcile after a crash and to count deliveries. Times use
+Slack's ``<!date^…>`` so each reader sees their own local time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.alerts.render import alert_text, severity_badge
+from bot.store import StoredAlert
+
+ACTION_ACK = "alert_ack"
+ACTION_DETAILS = "alert_details"
+ACTION_TRIPS_TODAY = "alert_trips_today"
+ACTION_MUTE = "alert_mute"
+ACTION_DIGEST_ACK = "digest_ack"
+
+EVENT_ALERT = "fleet_alert"
+EVENT_DIGEST = "fleet_alert_digest"
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+DIGEST_SIZE = 20  # alerts per digest message: 20 sections + header/context/actions < 50 blocks
+
+TEXT = {
+    "acknowledge": "Acknowledge",
+    "details": "Details",
+    "trips_today": "Trips today",
+    "mute": "Mute 24 h",
+    "acked": ":white_check_mark: Acknowledged by <@{user}> at {when}",
+    "ended": ":checkered_flag: Ended {when}",
+    "started": "Started {when}",
+    "digest_title": "{count} new vehicle alerts",
+    "digest_more": "Open *Details* on an alert, or acknowledge each one here.",
+    "unknown_place": "position unknown",
+}
+
+Message = dict[str, Any]
+
+
+def slack_date(moment: dt.datetime | None, style: str = "{date_short_pretty} {time}") -> str:
+    """A Slack date token that shows in each reader's time zone, with a UTC fallback."""
+    if moment is None:
+        return "unknown time"
+    fallback = moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{style}|{fallback}>"
+
+
+def map_link(lon: float, lat: float, label: str | None = None) -> str:
+    """An OpenStreetMap link in mrkdwn."""
+    url = f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=15/{lat:.5f}/{lon:.5f}"
+    return f"<{url}|{label or f'{lat:.4f}, {lon:.4f}'}>"
+
+
+def position_text(feature: Mapping[str, Any] | None) -> str:
+    """Place of a GeoJSON Feature (coordinates are [lon, lat, alt]) as a map link."""
+    try:
+        coordinates = (feature or {})["geometry"]["coordinates"]
+        lon, lat = float(coordinates[0]), float(coordinates[1])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return TEXT["unknown_place"]
+    place = (feature or {}).get("properties", {}) or {}
+    label = place.get("place") or place.get("name") if isinstance(place, Mapping) else None
+    return map_link(lon, lat, label)
+
+
+def truncate(text: str, limit: int = MAX_SECTION_TEXT) -> str:
+    """Cut text to Block Kit's limit, saying so."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str) -> dict[str, Any]:
+    """A mrkdwn section block within limits."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text)}}
+
+
+def context(text: str) -> dict[str, Any]:
+    """A context block (small grey text)."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text)}]}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    """A button element."""
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def alert_line(alert: StoredAlert, vehicle_name: str, locale: str) -> str:
+    """One alert in words: severity, what, which vehicle."""
+    label = alert.payload.get("label") if isinstance(alert.payload, Mapping) else None
+    words = alert_text(alert.type, locale, label=label if isinstance(label, str) else None)
+    return f"{severity_badge(alert.severity, locale)} *{words}* — {vehicle_name}"
+
+
+def alert_status_lines(
+    alert: StoredAlert, acked_by: str | None, acked_at: dt.datetime | None
+) -> list[str]:
+    """When it started, where, whether it ended and who acknowledged it."""
+    lines = [
+        f"{TEXT['started'].format(when=slack_date(alert.started_at))} · "
+        f"{position_text(alert.payload.get('startPosition'))}"
+    ]
+    if alert.ended:
+        lines.append(TEXT["ended"].format(when=slack_date(alert.end_at or alert.updated_at)))
+    if acked_by:
+        lines.append(TEXT["acked"].format(user=acked_by, when=slack_date(acked_at)))
+    return lines
+
+
+def alert_message(
+    alert: StoredAlert,
+    *,
+    vehicle_name: str,
+    locale: str = "en-GB",
+    acked_by: str | None = None,
+    acked_at: dt.datetime | None = None,
+) -> Message:
+    """The channel message for one alert, with its buttons and ``fleet_alert`` metadata."""
+    headline = alert_line(alert, vehicle_name, locale)
+    buttons = [button(TEXT["details"], ACTION_DETAILS, alert.id)]
+    if not acked_by:
+        buttons.insert(0, button(TEXT["acknowledge"], ACTION_ACK, alert.id, "primary"))
+    buttons += [
+        button(TEXT["trips_today"], ACTION_TRIPS_TODAY, alert.vin),
+        button(TEXT["mute"], ACTION_MUTE, alert.vin),
+    ]
+    return {
+        "text": f"{headline} ({alert.vin})",
+        "blocks": [
+            section(headline),
+            context("\n".join(alert_status_lines(alert, acked_by, acked_at))),
+            {"type": "actions", "block_id": f"alert:{alert.id}", "elements": buttons},
+        ],
+        "metadata": {
+            "event_type": EVENT_ALERT,
+            "event_payload": {"alert_id": alert.id, "vin": alert.vin},
+        },
+    }
+
+
+def digest_message(
+    items: Sequence[tuple[StoredAlert, str | None]],
+    *,
+    names: Mapping[str, str],
+    locale: str = "en-GB",
+) -> Message:
+    """One message for a burst of alerts in one channel (``fleet_alert_digest`` metadata).
+
+    ``items`` are (alert, acknowledged_by) pairs; each alert has its own Acknowledge button
+    (or the name of who acknowledged it), so the digest stays individually actionable.
+    """
+    if len(items) > DIGEST_SIZE:
+        raise ValueError(f"a digest holds at most {DIGEST_SIZE} alerts, not {len(items)}")
+    title = TEXT["digest_title"].format(count=len(items))
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title}},
+    ]
+    for alert, acked_by in items:
+        line = alert_line(alert, names.get(alert.vin, alert.vin), locale)
+        block = section(f"{line}\n{' · '.join(alert_status_lines(alert, acked_by, None))}")
+        if acked_by is None:
+            block["accessory"] = button(TEXT["acknowledge"], ACTION_DIGEST_ACK, alert.id)
+        blocks.append(block)
+    blocks.append(context(TEXT["digest_more"]))
+    return {
+        "text": title,
+        "blocks": blocks,
+        "metadata": {
+            "event_type": EVENT_DIGEST,
+            "event_payload": {"alert_ids": [alert.id for alert, _ in items]},
+        },
+    }
+
+
+def alert_ids_in(metadata: Mapping[str, Any] | None) -> list[str]:
+    """The alert ids a message's metadata names (one alert or a digest); [] otherwise."""
+    if not metadata:
+        return []
+    payload = metadata.get("event_payload") or {}
+    if metadata.get("event_type") == EVENT_ALERT and payload.get("alert_id"):
+        return [str(payload["alert_id"])]
+    if metadata.get("event_type") == EVENT_DIGEST:
+        return [str(a) for a in payload.get("alert_ids") or []]
+    return []
