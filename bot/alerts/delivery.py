@@ -210,6 +210,8 @@ class DeliveryService:
             retry_at = self.clock() + dt.timedelta(seconds=exc.retry_after)
             self.ledger.mark_pending(ids, error="Slack rate limit", retry_at=retry_at)
             return False, retry_at
+        except ChannelUnavailable:
+            raise
         except OutcomeUnknown as exc:
             # Leave the rows in `sending`: the next run looks for them in the channel first.
             report.unknown_outcomes += 1
