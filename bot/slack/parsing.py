@@ -1,0 +1,205 @@
+"""Reading what people type after a slash command: periods, durations, channels, options.
+
+Every parser raises :class:`~bot.errors.UserInputError` with a sentence meant for the person;
+the caller appends the command's usage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+from bot.alerts.render import parse_severity, severity_rank
+from bot.errors import UserInputError
+from bot.slack import texts
+
+MAX_RANGE_DAYS = 31
+MAX_MUTE = dt.timedelta(days=30)
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_LAST_DAYS = re.compile(r"^(\d{1,3})d$")
+_DURATION = re.compile(r"^(\d{1,6})\s*(m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|weeks?)$")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Slack escapes channel mentions as <#C123ABC|name> (or <#C123ABC> without a name).
+_CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{8,}$")
+_LABEL = re.compile(r"^[^\s<>&*`]{1,40}$")
+
+ADMIN_FLEET_SUBCOMMANDS = frozenset({"subscribe", "unsubscribe", "mute", "unmute"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Period:
+    """A half-open time range [start, end) and how to say it."""
+
+    start: dt.datetime
+    end: dt.datetime
+    label: str
+
+    @property
+    def days(self) -> int:
+        """Calendar days covered (rounded up)."""
+        return max(1, -(-int((self.end - self.start).total_seconds()) // 86400))
+
+
+@dataclasses.dataclass(frozen=True)
+class Subscription:
+    """What `/fleet subscribe` asked for."""
+
+    channel: str
+    min_severity: int = 0
+    severity_name: str | None = None
+    types: tuple[str, ...] | None = None
+    vins: tuple[str, ...] | None = None
+
+
+def echo(text: str, limit: int = 60) -> str:
+    """Quote what a person typed: short, and without Slack markup that could ping anyone."""
+    cleaned = (
+        text.replace("<", "\u2039").replace(">", "\u203a").replace("`", "'").replace("\n", " ")
+    )
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def words(text: str | None) -> list[str]:
+    """Split command text on whitespace (Slack sends non-breaking spaces sometimes)."""
+    return (text or "").replace("\u00a0", " ").split()
+
+
+def _midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=tz)
+
+
+def _day(text: str) -> dt.date:
+    if not _DAY.match(text):
+        raise UserInputError(texts.BAD_WHEN.format(when=echo(text)))
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(texts.BAD_WHEN.format(when=echo(text))) from None
+
+
+def parse_period(when: str | None, now: dt.datetime) -> Period:
+    """Read `today`, `yesterday`, `7d`, `2026-11-20` or `A..B` in the zone of ``now``."""
+    tz = now.tzinfo or dt.UTC
+    today = now.astimezone(tz).date()
+    text = (when or "today").strip().lower()
+    if text in ("today", "aujourd'hui", "now"):
+        return Period(_midnight(today, tz), now, texts.PERIOD_TODAY)
+    if text in ("yesterday", "hier"):
+        day = today - dt.timedelta(days=1)
+        return Period(_midnight(day, tz), _midnight(today, tz), texts.PERIOD_YESTERDAY)
+    last = _LAST_DAYS.match(text)
+    if last:
+        days = int(last.group(1))
+        if days < 1:
+            raise UserInputError(texts.BAD_WHEN.format(when=echo(when or "")))
+        if days > MAX_RANGE_DAYS:
+            raise UserInputError(texts.RANGE_TOO_LONG.format(days=days, limit=MAX_RANGE_DAYS))
+        start = _midnight(today - dt.timedelta(days=days - 1), tz)
+        return Period(start, now, texts.PERIOD_LAST_DAYS.format(days=days))
+    if ".." in text:
+        first, _, last_text = text.partition("..")
+        start_day, end_day = _day(first.strip()), _day(last_text.strip())
+        if end_day < start_day:
+            raise UserInputError(texts.REVERSED_RANGE.format(start=start_day, end=end_day))
+        if start_day > today:
+            raise UserInputError(texts.FUTURE_DATE.format(day=start_day))
+        days = (end_day - start_day).days + 1
+        if days > MAX_RANGE_DAYS:
+            raise UserInputError(texts.RANGE_TOO_LONG.format(days=days, limit=MAX_RANGE_DAYS))
+        end = min(_midnight(end_day + dt.timedelta(days=1), tz), now)
+        label = texts.PERIOD_RANGE.format(start=start_day, end=end_day)
+        return Period(_midnight(start_day, tz), end, label)
+    day = _day(text)
+    if day > today:
+        raise UserInputError(texts.FUTURE_DATE.format(day=day))
+    end = min(_midnight(day + dt.timedelta(days=1), tz), now)
+    return Period(_midnight(day, tz), end, texts.PERIOD_DAY.format(day=day))
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """Read `30m`, `2h`, `24h`, `3d`, `1w` (at least a minute, at most 30 days)."""
+    match = _DURATION.match(text.strip().lower())
+    if not match:
+        raise UserInputError(texts.BAD_DURATION.format(text=echo(text)))
+    amount, unit = int(match.group(1)), match.group(2)[0]
+    duration = dt.timedelta(seconds=amount * _UNIT_SECONDS[unit])
+    if duration < dt.timedelta(minutes=1):
+        raise UserInputError(texts.DURATION_TOO_SHORT)
+    if duration > MAX_MUTE:
+        raise UserInputError(texts.DURATION_TOO_LONG.format(limit=MAX_MUTE.days))
+    return duration
+
+
+def channel_id(token: str) -> str | None:
+    """The channel id of a `<#C…|name>` mention or a bare id; None if it is neither."""
+    mention = _CHANNEL_MENTION.match(token)
+    if mention:
+        return mention.group(1)
+    return token if _CHANNEL_ID.match(token) else None
+
+
+def looks_like_channel(token: str) -> bool:
+    """True for anything a person meant as a channel (`#name`, `<#…>`)."""
+    return token.startswith(("#", "<#"))
+
+
+def _list_option(name: str, value: str) -> tuple[str, ...]:
+    items = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    if not items:
+        raise UserInputError(texts.EMPTY_LIST_OPTION.format(name=name))
+    return items
+
+
+def parse_subscribe(args: list[str], current_channel: str) -> Subscription:
+    """Read `[#channel] [severity>=…] [types=A,B] [vehicles=V1,V2]` (vehicles not resolved)."""
+    channel = current_channel
+    severity: str | None = None
+    types: tuple[str, ...] | None = None
+    vins: tuple[str, ...] | None = None
+    for token in args:
+        lower = token.lower()
+        if looks_like_channel(token) or _CHANNEL_ID.match(token):
+            found = channel_id(token)
+            if found is None:
+                raise UserInputError(texts.BAD_CHANNEL.format(text=echo(token)))
+            channel = found
+        elif lower.startswith(("severity>=", "severity=", "sev>=", "min=")):
+            value = token.split("=", 1)[1]
+            severity = parse_severity(value)
+            if severity is None:
+                raise UserInputError(texts.BAD_SEVERITY.format(text=echo(value)))
+        elif lower.startswith(("types=", "type=")):
+            types = _list_option("types", token.split("=", 1)[1])
+        elif lower.startswith(("vehicles=", "vehicle=", "vins=", "vin=")):
+            vins = _list_option("vehicles", token.split("=", 1)[1])
+        else:
+            raise UserInputError(texts.BAD_OPTION.format(text=echo(token)))
+    return Subscription(
+        channel=channel,
+        min_severity=severity_rank(severity) if severity else 0,
+        severity_name=severity,
+        types=types,
+        vins=vins,
+    )
+
+
+def valid_label(label: str) -> bool:
+    """A label is one short word people can type."""
+    return bool(_LABEL.match(label))
+
+
+def admin_action(text: str | None) -> str | None:
+    """Which admin-only thing a `/fleet` text asks for (a key of NOT_ADMIN_WHAT), or None."""
+    parts = [w.lower() for w in words(text)]
+    if not parts:
+        return None
+    if parts[0] in ADMIN_FLEET_SUBCOMMANDS:
+        return parts[0]
+    if parts[0] == "monitor" and len(parts) > 1 and parts[1] in ("enable", "disable"):
+        return "monitor"
+    if parts[0] == "vehicles" and len(parts) > 1 and parts[1] == "label":
+        return "label"
+    return None

@@ -1,0 +1,558 @@
+"""The work behind every slash command, button and App Home: parse → ask → render.
+
+Listeners stay thin and call these functions after ``ack()``; tests call them directly. Each
+returns Slack messages (dicts for ``respond()``) and raises :class:`~bot.errors.UserInputError`
+for unusable input and :class:`~bot.errors.ApiError` when the API fails; the caller
+(:mod:`bot.slack.handling`) turns those into polite replies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from slack_sdk.errors import SlackApiError
+
+from bot.alerts.render import normalise_type
+from bot.errors import ApiError, NoData, NotFound, UserInputError
+from bot.slack import texts, views
+from bot.slack.blocks import (
+    ACTION_ACK,
+    ACTION_DIGEST_ACK,
+    alert_message,
+    context,
+    digest_message,
+    slack_date,
+)
+from bot.slack.blocks import TEXT as ALERT_TEXT
+from bot.slack.directory import VehicleDirectory, VehicleEntry
+from bot.slack.parsing import (
+    admin_action,
+    echo,
+    parse_duration,
+    parse_period,
+    parse_subscribe,
+    valid_label,
+    words,
+)
+from bot.store.ledger import utcnow
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.config import Settings
+    from bot.psa.client import PsaClient
+    from bot.psa.models import Alert, Trip
+    from bot.store import Ledger
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+ALERT_DAYS = 7
+MAX_TRIPS = 2000  # far beyond a month of driving; bounds a runaway paging
+MAX_ALERTS = 500
+MUTE_BUTTON_DURATION = dt.timedelta(hours=24)
+ZONE_TTL = 3600.0
+
+
+class MonitorService(Protocol):
+    """Push monitors at the API (written by the alert pipeline); texts ready for Slack."""
+
+    def enable(self, user: str) -> str:
+        """Create (or resume) the alert monitor; say what happened."""
+        ...
+
+    def disable(self, user: str) -> str:
+        """Delete (or pause) the alert monitor; say what happened."""
+        ...
+
+    def list(self) -> str:
+        """The fleet's monitors in words."""
+        ...
+
+
+class UserZones:
+    """Each person's UTC offset (from users.info), cached, so "today" means their day."""
+
+    def __init__(self, ttl: float = ZONE_TTL) -> None:
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, dt.tzinfo]] = {}
+        self._lock = threading.Lock()
+
+    def zone(self, client: WebClient | None, user: str | None) -> dt.tzinfo:
+        """The user's zone; UTC when Slack does not say (or cannot be asked)."""
+        if client is None or not user:
+            return dt.UTC
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(user)
+        if cached and now - cached[0] < self.ttl:
+            return cached[1]
+        zone: dt.tzinfo = dt.UTC
+        try:
+            answer = client.users_info(user=user)
+            offset = int((answer.get("user") or {}).get("tz_offset") or 0)
+            if offset:
+                zone = dt.timezone(dt.timedelta(seconds=offset))
+        except (SlackApiError, OSError, ValueError, TypeError) as exc:
+            log.info("no time zone for a user (%s); using UTC", type(exc).__name__)
+        with self._lock:
+            self._cache[user] = (now, zone)
+        return zone
+
+
+@dataclasses.dataclass
+class SlackServices:
+    """Everything the Slack surface needs, passed in by the composition root."""
+
+    api: PsaClient
+    ledger: Ledger
+    directory: VehicleDirectory
+    settings: Settings
+    monitors: MonitorService | None = None
+    clock: Callable[[], dt.datetime] = utcnow
+    zones: UserZones = dataclasses.field(default_factory=UserZones)
+
+    @property
+    def locale(self) -> str:
+        """Locale for alert texts."""
+        return self.settings.psa_locale
+
+    def is_admin(self, user: str | None) -> bool:
+        """Admins are listed in FLEETBOT_ADMINS; nobody when it is empty (fail closed)."""
+        return bool(user) and user in self.settings.admins
+
+
+def require_admin(services: SlackServices, user: str | None, what: str) -> None:
+    """Refuse politely unless ``user`` is an admin."""
+    if not services.is_admin(user):
+        raise UserInputError(texts.NOT_ADMIN.format(what=texts.NOT_ADMIN_WHAT[what]))
+
+
+# -- /trips ---------------------------------------------------------------------------------
+
+
+def _fetch_trips(
+    services: SlackServices, entry: VehicleEntry, start: dt.datetime, end: dt.datetime
+) -> list[Trip]:
+    try:
+        return list(itertools.islice(services.api.trips(entry.id, start, end), MAX_TRIPS))
+    except NoData:
+        return []
+
+
+def trips_reply(services: SlackServices, text: str, *, tz: dt.tzinfo = dt.UTC) -> list[Message]:
+    """`/trips <vehicle> [when]`: the trips of a vehicle over a day or a range."""
+    args = words(text)
+    if not args:
+        raise UserInputError(texts.NEED_VEHICLE)
+    when = _when_argument(args[1:])
+    period = parse_period(when, services.clock().astimezone(tz))
+    entry = services.directory.resolve(args[0])
+    trips = _fetch_trips(services, entry, period.start, period.end)
+    # the API matches trips overlapping the interval; show those that started in it
+    trips = [t for t in trips if t.started_at is None or period.start <= t.started_at < period.end]
+    return views.trips_messages(entry.name, trips, period, tz)
+
+
+def _when_argument(rest: list[str]) -> str | None:
+    if not rest:
+        return None
+    joined = "".join(rest)
+    if len(rest) > 1 and ".." not in joined:
+        raise UserInputError(texts.TOO_MANY_ARGUMENTS.format(extra=echo(" ".join(rest[1:]))))
+    return joined
+
+
+def trips_today(services: SlackServices, vin: str, *, tz: dt.tzinfo = dt.UTC) -> list[Message]:
+    """The Trips today button: today's trips of the alert's vehicle."""
+    period = parse_period(None, services.clock().astimezone(tz))
+    entry = services.directory.resolve(vin)
+    trips = _fetch_trips(services, entry, period.start, period.end)
+    trips = [t for t in trips if t.started_at is None or t.started_at >= period.start]
+    return views.trips_messages(entry.name, trips, period, tz)
+
+
+# -- /alert ---------------------------------------------------------------------------------
+
+
+def alert_reply(services: SlackServices, text: str, *, channel: str | None = None) -> Message:
+    """`/alert <vehicle> [alert-id]`: active then recent alerts, or one alert in detail."""
+    args = words(text)
+    if not args:
+        raise UserInputError(texts.NEED_VEHICLE)
+    if len(args) > 2:
+        raise UserInputError(texts.TOO_MANY_ARGUMENTS.format(extra=echo(" ".join(args[2:]))))
+    entry = services.directory.resolve(args[0])
+    if len(args) == 2:
+        return alert_detail(services, entry, args[1], channel=channel)
+    since = services.clock() - dt.timedelta(days=ALERT_DAYS)
+    try:
+        found = list(itertools.islice(services.api.alerts(entry.id, since=since), MAX_ALERTS))
+    except NoData:
+        found = []
+    known = {a.id for a in found}
+    # alerts we know are open may have started before the window the API was asked about
+    for stored in services.ledger.open_alerts(entry.vin):
+        if stored.id not in known:
+            found.append(views.stored_as_api(stored))
+    return views.alerts_message(entry.name, found, ALERT_DAYS, services.locale)
+
+
+def alert_detail(
+    services: SlackServices, entry: VehicleEntry, alert_id: str, *, channel: str | None = None
+) -> Message:
+    """One alert in detail, fresh from the API, else as the ledger last saw it."""
+    alert: Alert | None = None
+    try:
+        alert = services.api.alert(entry.id, alert_id)
+    except (NoData, NotFound):
+        alert = None
+    except ApiError:
+        stored = services.ledger.alert(alert_id)
+        if stored is None:
+            raise
+        alert = views.stored_as_api(stored)
+    if alert is None:
+        stored = services.ledger.alert(alert_id)
+        if stored is None or stored.vin != entry.vin:
+            raise UserInputError(
+                texts.ALERT_NOT_FOUND.format(id=echo(alert_id), vehicle=entry.name)
+            )
+        alert = views.stored_as_api(stored)
+    delivery = services.ledger.delivery(alert.id, channel) if channel else None
+    return views.alert_detail(
+        entry.name,
+        alert,
+        services.locale,
+        acked_by=delivery.acked_by if delivery else None,
+        acked_at=delivery.acked_at if delivery else None,
+    )
+
+
+# -- /fleet ---------------------------------------------------------------------------------
+
+
+def fleet_reply(services: SlackServices, text: str, *, user: str, channel: str) -> Message:
+    """`/fleet <subcommand>`; unknown subcommands get the help."""
+    args = words(text)
+    if not args or args[0].lower() in ("help", "?", "-h", "--help"):
+        return views.text_reply(texts.FLEET_USAGE)
+    name, rest = args[0].lower(), args[1:]
+    what = admin_action(text)
+    if what is not None:
+        require_admin(services, user, what)
+    handler = _FLEET.get(name)
+    if handler is None:
+        return views.error_reply(
+            texts.UNKNOWN_SUBCOMMAND.format(name=echo(name)), texts.FLEET_USAGE
+        )
+    return handler(services, rest, user, channel)
+
+
+def _one_vehicle(services: SlackServices, rest: list[str]) -> VehicleEntry:
+    if not rest:
+        raise UserInputError(texts.NEED_VEHICLE)
+    if len(rest) > 1:
+        raise UserInputError(texts.TOO_MANY_ARGUMENTS.format(extra=echo(" ".join(rest[1:]))))
+    return services.directory.resolve(rest[0])
+
+
+def _vehicles(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    if rest and rest[0].lower() == "label":
+        return _label(services, rest[1:], user)
+    wanted = " ".join(rest).casefold()
+    entries = services.directory.entries()
+    if wanted:
+        entries = [
+            e
+            for e in entries
+            if any(wanted in (v or "").casefold() for v in (e.vin, e.id, e.label, e.car, e.energy))
+        ]
+    return views.vehicles_message(entries, echo(" ".join(rest)) if rest else None)
+
+
+def _label(services: SlackServices, rest: list[str], user: str) -> Message:
+    if len(rest) != 2:
+        raise UserInputError(texts.FLEET_SUBCOMMAND_USAGE["vehicles"])
+    entry = services.directory.resolve(rest[0])
+    label = rest[1]
+    if not valid_label(label):
+        raise UserInputError(texts.LABEL_BAD)
+    for other in services.directory.entries():
+        if other.vin != entry.vin and label.casefold() in (
+            other.vin.casefold(),
+            other.id.casefold(),
+        ):
+            raise UserInputError(texts.LABEL_TAKEN.format(label=label))
+    services.ledger.set_label(entry.vin, label, by=user)
+    return views.text_reply(texts.LABEL_SET.format(vin=entry.vin, label=label))
+
+
+def _status(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    entry = _one_vehicle(services, rest)
+    try:
+        status = services.api.status(entry.id)
+    except NoData:
+        return views.text_reply(texts.STATUS_NOTHING.format(vehicle=entry.name))
+    return views.status_message(entry.name, status)
+
+
+def _where(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    entry = _one_vehicle(services, rest)
+    try:
+        position = services.api.last_position(entry.id)
+    except NoData:
+        return views.text_reply(texts.WHERE_NONE.format(vehicle=entry.name))
+    return views.where_message(entry.name, position)
+
+
+def _subscribe(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    wanted = parse_subscribe(rest, channel)
+    vins = None
+    if wanted.vins:
+        vins = tuple(dict.fromkeys(services.directory.resolve(v).vin for v in wanted.vins))
+    types = tuple(dict.fromkeys(normalise_type(t) for t in wanted.types)) if wanted.types else None
+    route = services.ledger.add_route(
+        wanted.channel,
+        min_severity=wanted.min_severity,
+        types=types,
+        vins=vins,
+        created_by=user,
+    )
+    what = views.route_text(route, services.directory.names())
+    reply = texts.SUBSCRIBED.format(channel=route.channel, what=what)
+    if route.channel != channel:
+        reply += texts.SUBSCRIBE_INVITE
+    return views.text_reply(reply)
+
+
+def _unsubscribe(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    if len(rest) > 1:
+        raise UserInputError(texts.TOO_MANY_ARGUMENTS.format(extra=echo(" ".join(rest[1:]))))
+    target = parse_subscribe(rest, channel).channel if rest else channel
+    if services.ledger.remove_routes(target):
+        return views.text_reply(texts.UNSUBSCRIBED.format(channel=target))
+    return views.text_reply(texts.NOT_SUBSCRIBED.format(channel=target))
+
+
+def _routes(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    return views.routes_message(
+        services.ledger.routes(),
+        services.ledger.mutes(services.clock()),
+        services.directory.names(),
+        services.settings.alert_channel,
+    )
+
+
+def _mute(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    if len(rest) != 2:
+        raise UserInputError(texts.FLEET_SUBCOMMAND_USAGE["mute"])
+    duration = parse_duration(rest[1])
+    entry = services.directory.resolve(rest[0])
+    until = services.clock() + duration
+    services.ledger.mute(entry.vin, until, by=user)
+    return views.text_reply(texts.MUTED.format(vehicle=entry.name, until=slack_date(until)))
+
+
+def _unmute(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    entry = _one_vehicle(services, rest)
+    if services.ledger.unmute(entry.vin):
+        return views.text_reply(texts.UNMUTED.format(vehicle=entry.name))
+    return views.text_reply(texts.NOT_MUTED.format(vehicle=entry.name))
+
+
+def _monitor(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    action = rest[0].lower() if rest else "list"
+    if action not in ("list", "enable", "disable") or len(rest) > 1:
+        raise UserInputError(texts.FLEET_SUBCOMMAND_USAGE["monitor"])
+    if services.monitors is None:
+        return views.text_reply(texts.MONITOR_NOT_CONFIGURED)
+    if action == "enable":
+        return views.text_reply(services.monitors.enable(user))
+    if action == "disable":
+        return views.text_reply(services.monitors.disable(user))
+    return views.text_reply(services.monitors.list())
+
+
+_FLEET: dict[str, Callable[[SlackServices, list[str], str, str], Message]] = {
+    "vehicles": _vehicles,
+    "vehicle": _vehicles,
+    "status": _status,
+    "where": _where,
+    "subscribe": _subscribe,
+    "unsubscribe": _unsubscribe,
+    "routes": _routes,
+    "mute": _mute,
+    "unmute": _unmute,
+    "monitor": _monitor,
+    "monitors": _monitor,
+}
+
+
+def fleet_usage(text: str) -> str:
+    """The usage of the subcommand ``text`` names (the full help if none)."""
+    args = words(text)
+    name = args[0].lower() if args else ""
+    name = {"vehicle": "vehicles", "monitors": "monitor"}.get(name, name)
+    return texts.FLEET_SUBCOMMAND_USAGE.get(name, texts.FLEET_USAGE)
+
+
+# -- buttons --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Click:
+    """What a button click carries."""
+
+    user: str
+    channel: str
+    ts: str
+    value: str
+    blocks: list[dict[str, Any]]
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Click:
+        """Read a block_actions payload."""
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        action = (body.get("actions") or [{}])[0]
+        return cls(
+            user=str((body.get("user") or {}).get("id") or ""),
+            channel=str(container.get("channel_id") or (body.get("channel") or {}).get("id") or ""),
+            ts=str(container.get("message_ts") or message.get("ts") or ""),
+            value=str(action.get("value") or ""),
+            blocks=list(message.get("blocks") or []),
+        )
+
+
+def acknowledge(services: SlackServices, client: WebClient, click: Click) -> Message | None:
+    """The Acknowledge button: update the message in place, or say who already did."""
+    alert_id = click.value
+    first, by, at = services.ledger.acknowledge(
+        alert_id, click.channel, click.user, services.clock()
+    )
+    if not first:
+        return views.text_reply(texts.ALREADY_ACKED.format(user=by, when=slack_date(at)))
+    stored = services.ledger.alert(alert_id)
+    if stored is not None and stored.vin:
+        message = alert_message(
+            stored,
+            vehicle_name=services.directory.name_of(stored.vin),
+            locale=services.locale,
+            acked_by=click.user,
+            acked_at=at,
+        )
+    else:
+        # an alert the ledger never saw (pruned, or posted by another install): edit what we have
+        message = {
+            "text": texts.ACKED_EPHEMERAL,
+            "blocks": _acked_blocks(click.blocks, click.user, at),
+        }
+    client.chat_update(channel=click.channel, ts=click.ts, **message)
+    return None
+
+
+def _acked_blocks(
+    blocks: list[dict[str, Any]], user: str, at: dt.datetime | None
+) -> list[dict[str, Any]]:
+    kept = []
+    for block in blocks:
+        if block.get("type") == "actions":
+            block = {
+                **block,
+                "elements": [
+                    e for e in block.get("elements", []) if e.get("action_id") != ACTION_ACK
+                ],
+            }
+            if not block["elements"]:
+                continue
+        kept.append(block)
+    kept.append(context(ALERT_TEXT["acked"].format(user=user, when=slack_date(at))))
+    return kept
+
+
+def digest_acknowledge(services: SlackServices, client: WebClient, click: Click) -> Message | None:
+    """An Acknowledge button inside a digest: re-render the digest with that alert acknowledged."""
+    alert_id = click.value
+    first, by, at = services.ledger.acknowledge(
+        alert_id, click.channel, click.user, services.clock()
+    )
+    if not first:
+        return views.text_reply(texts.ALREADY_ACKED.format(user=by, when=slack_date(at)))
+    deliveries = services.ledger.deliveries_for_message(click.channel, click.ts)
+    if deliveries:
+        items = [(d.alert, d.acked_by) for d in deliveries]
+        message = digest_message(items, names=services.directory.names(), locale=services.locale)
+    else:
+        message = {
+            "text": texts.ACKED_EPHEMERAL,
+            "blocks": _digest_acked_blocks(click.blocks, alert_id, click.user, at),
+        }
+    client.chat_update(channel=click.channel, ts=click.ts, **message)
+    return None
+
+
+def _digest_acked_blocks(
+    blocks: list[dict[str, Any]], alert_id: str, user: str, at: dt.datetime | None
+) -> list[dict[str, Any]]:
+    out = []
+    for block in blocks:
+        accessory = block.get("accessory") or {}
+        if accessory.get("action_id") == ACTION_DIGEST_ACK and accessory.get("value") == alert_id:
+            block = {k: v for k, v in block.items() if k != "accessory"}
+            text = dict(block.get("text") or {})
+            text["text"] = (
+                (text.get("text") or "")
+                + "\n"
+                + ALERT_TEXT["acked"].format(user=user, when=slack_date(at))
+            )
+            block["text"] = text
+        out.append(block)
+    return out
+
+
+def details(services: SlackServices, click: Click) -> Message:
+    """The Details button: the alert in full (fresh from the API when possible)."""
+    stored = services.ledger.alert(click.value)
+    if stored is None or not stored.vin:
+        raise UserInputError(texts.ALERT_GONE.format(id=echo(click.value)))
+    try:
+        entry = services.directory.resolve(stored.vin)
+    except (UserInputError, ApiError):
+        entry = VehicleEntry(id=stored.vehicle_id or stored.vin, vin=stored.vin)
+    return alert_detail(services, entry, stored.id, channel=click.channel)
+
+
+def mute_for_a_day(services: SlackServices, click: Click) -> Message:
+    """The Mute 24 h button (admins only): no alerts for this vehicle for a day."""
+    require_admin(services, click.user, "mute_button")
+    until = services.clock() + MUTE_BUTTON_DURATION
+    services.ledger.mute(click.value, until, by=click.user)
+    name = services.directory.name_of(click.value)
+    return views.text_reply(texts.MUTED_BUTTON.format(vehicle=name, until=slack_date(until)))
+
+
+# -- App Home -------------------------------------------------------------------------------
+
+
+def home(services: SlackServices) -> dict[str, Any]:
+    """The App Home view: the fleet at a glance."""
+    ledger = services.ledger
+    facts = views.HomeFacts(
+        open_alerts=ledger.open_alerts(),
+        names=services.directory.names(),
+        routes=ledger.routes(),
+        last_poll=ledger.get_state("last_poll"),
+        next_poll=views.when_of(ledger.get_state("next_poll")),
+        quota=ledger.get_state("quota"),
+        backlog=ledger.counts(),
+        locale=services.locale,
+    )
+    return views.home_view(facts)

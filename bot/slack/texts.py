@@ -1,0 +1,231 @@
+"""Every sentence Fleetbot says in Slack outside alert messages, in one place.
+
+Alert messages themselves live in :mod:`bot.slack.blocks`; alert types in words in
+:mod:`bot.alerts.render`. Placeholders use ``str.format`` names.
+"""
+
+from __future__ import annotations
+
+# -- usage -----------------------------------------------------------------------------
+
+TRIPS_USAGE = (
+    "*Usage:* `/trips <vehicle> [when]`\n"
+    "`<vehicle>` is a VIN, an API vehicle id or a label. `when` is `today` (default), "
+    "`yesterday`, `7d` (the last 7 days), a day `2026-11-20`, or a range "
+    "`2026-11-01..2026-11-07` (at most 31 days)."
+)
+ALERT_USAGE = (
+    "*Usage:* `/alert <vehicle> [alert-id]`\n"
+    "Shows the active alerts of a vehicle, then those of the last 7 days; "
+    "with an alert id, that alert in detail."
+)
+FLEET_USAGE = (
+    "*Usage:* `/fleet <subcommand>`\n"
+    "• `help` — this text\n"
+    "• `vehicles [filter]` — the fleet (filter on VIN, label, brand or model)\n"
+    "• `status <vehicle>` — energy, autonomy, odometer, ignition, position, maintenance\n"
+    "• `where <vehicle>` — last known position with a map link\n"
+    "• `routes` — which channels get which alerts\n"
+    "• `monitor list` — push monitors at the API\n"
+    "*Admins only:*\n"
+    "• `vehicles label <vin> <label>` — give a vehicle a name people use\n"
+    "• `subscribe [#channel] [severity>=warning] [types=A,B] [vehicles=V1,V2]` — send alerts "
+    "to a channel (this one by default)\n"
+    "• `unsubscribe [#channel]` — stop sending alerts to a channel\n"
+    "• `mute <vehicle> <duration>` (e.g. `30m`, `2h`, `3d`, at most `30d`) and "
+    "`unmute <vehicle>`\n"
+    "• `monitor enable|disable` — turn push (API monitors) on or off"
+)
+FLEET_SUBCOMMAND_USAGE = {
+    "vehicles": "*Usage:* `/fleet vehicles [filter]` or `/fleet vehicles label <vin> <label>`",
+    "status": "*Usage:* `/fleet status <vehicle>`",
+    "where": "*Usage:* `/fleet where <vehicle>`",
+    "subscribe": (
+        "*Usage:* `/fleet subscribe [#channel] [severity>=information|warning|critical] "
+        "[types=TypeA,TypeB] [vehicles=VIN1,VIN2]`"
+    ),
+    "unsubscribe": "*Usage:* `/fleet unsubscribe [#channel]`",
+    "routes": "*Usage:* `/fleet routes`",
+    "mute": "*Usage:* `/fleet mute <vehicle> <duration>` — duration like `30m`, `2h`, `24h`, `3d`",
+    "unmute": "*Usage:* `/fleet unmute <vehicle>`",
+    "monitor": "*Usage:* `/fleet monitor list|enable|disable`",
+}
+
+# -- errors and refusals ---------------------------------------------------------------
+
+NEED_VEHICLE = "Which vehicle? Give a VIN, an API vehicle id or a label."
+NO_SUCH_VEHICLE = "No such vehicle “{query}”."
+DID_YOU_MEAN = " Did you mean {options}?"
+EMPTY_FLEET = "The fleet directory is empty: the API lists no vehicles for this fleet."
+TOO_MANY_ARGUMENTS = "I did not understand “{extra}”."
+BAD_WHEN = "I cannot read “{when}” as a date or a range."
+FUTURE_DATE = "{day} is in the future: there are no trips yet."
+REVERSED_RANGE = "The range {start}..{end} ends before it starts."
+RANGE_TOO_LONG = "That is {days} days; ask for at most {limit} days at a time."
+BAD_DURATION = "I cannot read “{text}” as a duration: use e.g. `30m`, `2h`, `24h` or `3d`."
+DURATION_TOO_LONG = "A mute lasts at most {limit} days."
+DURATION_TOO_SHORT = "A mute lasts at least one minute."
+BAD_CHANNEL = (
+    "“{text}” is not a channel I can use: mention it with `#` so Slack links it "
+    "(e.g. `#fleet-alerts`)."
+)
+BAD_SEVERITY = "Unknown severity “{text}”: use information, warning or critical."
+BAD_OPTION = "I did not understand “{text}”."
+EMPTY_LIST_OPTION = "`{name}=` needs at least one value."
+UNKNOWN_SUBCOMMAND = "I do not know `/fleet {name}`."
+NOT_ADMIN = (
+    "Sorry, only Fleetbot admins can {what}. Ask one of them (the FLEETBOT_ADMINS setting) "
+    "to do it for you."
+)
+NOT_ADMIN_WHAT = {
+    "subscribe": "subscribe channels to alerts",
+    "unsubscribe": "unsubscribe channels",
+    "mute": "mute vehicles",
+    "unmute": "unmute vehicles",
+    "monitor": "turn push monitors on or off",
+    "label": "label vehicles",
+    "mute_button": "mute vehicles",
+}
+SOMETHING_WRONG = (
+    "Something went wrong on my side (ref `{ref}`). An admin can look it up in the logs."
+)
+LOG_UNEXPECTED = "unexpected error in %s (ref %s)"
+
+# -- API troubles, said plainly ----------------------------------------------------------
+
+API_UNAVAILABLE = "The Connected Car API is not answering right now; please try again in a minute."
+API_RATE_LIMITED = (
+    "The Connected Car API is rate-limiting us right now; please try again in a minute."
+)
+API_AUTH = (
+    "The Connected Car API refused Fleetbot's credentials; an admin should run `fleetbot check`."
+)
+API_CERTIFICATE = (
+    "Fleetbot cannot set up its secure connection to the Connected Car API (certificate "
+    "problem); an admin should run `fleetbot check`."
+)
+API_OTHER = "The Connected Car API answered with an error{ref}; please try again later."
+API_REF = " (ref `{uuid}`)"
+
+# -- /trips ------------------------------------------------------------------------------
+
+TRIPS_NONE = "No trips for *{vehicle}* {period}."
+TRIPS_TITLE = "*Trips of {vehicle}* {period} — {count} trips, {distance}, {duration}{energy}"
+TRIPS_DAY = "*{day}* — {count} trips, {distance}, {duration}{energy}"
+TRIPS_LINE = "{start} → {end} · *{distance}* in {duration}{energy}\n{from_place} → {to_place}"
+TRIPS_PAGE = "Trips of {vehicle}, part {page} of {pages}"
+TRIPS_MORE = "… and {count} more trips not shown: ask for a shorter range."
+TRIPS_INCOMPLETE = " :warning: incomplete"
+PERIOD_TODAY = "today"
+PERIOD_YESTERDAY = "yesterday"
+PERIOD_DAY = "on {day}"
+PERIOD_RANGE = "from {start} to {end}"
+PERIOD_LAST_DAYS = "in the last {days} days"
+
+# -- /alert ------------------------------------------------------------------------------
+
+ALERTS_NONE = "No alerts for *{vehicle}* in the last {days} days."
+ALERTS_TITLE = "*Alerts of {vehicle}*"
+ALERTS_ACTIVE = "*Active now* ({count})"
+ALERTS_RECENT = "*Ended in the last {days} days* ({count})"
+ALERTS_NONE_ACTIVE = "No active alert."
+ALERT_LINE = "{badge} *{words}* · {when} · {where} · id `{id}`"
+ALERT_LINE_ENDED = "{badge} *{words}* · {when} → {end} · {where} · id `{id}`"
+ALERTS_MORE = "… and {count} more alerts not shown."
+ALERT_NOT_FOUND = "No alert `{id}` for *{vehicle}*."
+ALERT_DETAIL_TITLE = "{badge} *{words}* — {vehicle}"
+ALERT_DETAIL_FIELDS = (
+    "*Alert id:* `{id}`\n*Type:* `{type}`\n*State:* {state}\n*Started:* {started}{ended}\n"
+    "*Where:* {where}"
+)
+ALERT_DETAIL_ENDED = "\n*Ended:* {when} at {where}"
+ALERT_STATE_ACTIVE = "active"
+ALERT_STATE_ENDED = "ended"
+ALERT_ACKED = "\n*Acknowledged:* by <@{user}> {when}"
+
+# -- /fleet ------------------------------------------------------------------------------
+
+VEHICLES_TITLE = "*Fleet vehicles* ({count}{filtered})"
+VEHICLES_FILTERED = " matching “{filter}”"
+VEHICLES_NONE = "No vehicle matches “{filter}”."
+VEHICLE_LINE = "• {name} — `{vin}` · id `{id}`{car}"
+VEHICLES_MORE = "… and {count} more: narrow with `/fleet vehicles <filter>`."
+LABEL_SET = "*{vin}* is now known as *{label}*."
+LABEL_TAKEN = "The label “{label}” looks like a VIN or vehicle id of another vehicle."
+LABEL_BAD = "A label is 1 to 40 characters, without spaces, `<`, `>`, `&` or `*`."
+
+STATUS_TITLE = "*Status of {vehicle}*{updated}"
+STATUS_UPDATED = " (as of {when})"
+STATUS_ENERGY = "*{kind}:* {level}{autonomy}{charging}"
+STATUS_AUTONOMY = " · {km} autonomy"
+STATUS_CHARGING = " · charging: {status}"
+STATUS_ODOMETER = "*Odometer:* {km}"
+STATUS_IGNITION = "*Ignition:* {state}"
+STATUS_MOVING = "*Moving:* {moving}"
+STATUS_POSITION = "*Last position:* {where}"
+STATUS_MAINTENANCE = "*Maintenance due:* {due}"
+STATUS_MAINTENANCE_DAYS = "in {days} days"
+STATUS_MAINTENANCE_KM = "in {km}"
+STATUS_NOTHING = "The API has no status for *{vehicle}* yet."
+ENERGY_NAMES = {"Fuel": "Fuel", "Electric": "Battery"}
+YES = "yes"
+NO = "no"
+UNKNOWN = "unknown"
+
+WHERE_TEXT = "*{vehicle}* was last seen {when}: {where}"
+WHERE_NONE = "The API has no position for *{vehicle}* yet."
+
+SUBSCRIBED = "<#{channel}> now gets {what}."
+SUBSCRIBE_ALL = "all vehicle alerts"
+SUBSCRIBE_FILTERED = "alerts{severity}{types}{vins}"
+SUBSCRIBE_SEVERITY = " of severity {severity} or more"
+SUBSCRIBE_TYPES = " of types {types}"
+SUBSCRIBE_VINS = " for {vins}"
+SUBSCRIBE_INVITE = " Make sure Fleetbot is in that channel (`/invite @Fleetbot`)."
+UNSUBSCRIBED = "<#{channel}> no longer gets alerts."
+NOT_SUBSCRIBED = "<#{channel}> was not subscribed to anything."
+ROUTES_TITLE = "*Alert routes*"
+ROUTES_NONE = "No channel is subscribed: `/fleet subscribe` in a channel to start."
+ROUTE_LINE = "• <#{channel}> — {what}{by}"
+ROUTE_BY = " (set by <@{user}>)"
+ROUTE_PARKED = (
+    "\n    :double_vertical_bar: parked: {reason} — an admin can `/fleet subscribe` it again"
+)
+ROUTES_DEFAULT = "Alerts that match no route go to <#{channel}>."
+MUTES_LINE = "• :mute: {vehicle} muted until {until}"
+MUTES_TITLE = "*Muted vehicles*"
+
+MUTED = ":mute: *{vehicle}* is muted until {until}: its alerts are not posted until then."
+UNMUTED = ":loud_sound: *{vehicle}* is no longer muted."
+NOT_MUTED = "*{vehicle}* was not muted."
+
+MONITOR_NOT_CONFIGURED = (
+    "Push is not configured: set FLEETBOT_PUBLIC_URL and FLEETBOT_WEBHOOK_TOKEN to use "
+    "API monitors. Alerts still arrive by polling."
+)
+
+# -- buttons -----------------------------------------------------------------------------
+
+ALREADY_ACKED = "Already acknowledged by <@{user}> {when}."
+ACKED_EPHEMERAL = "Acknowledged."
+ALERT_GONE = "I no longer know alert `{id}`; it may have been pruned."
+MUTED_BUTTON = ":mute: *{vehicle}* is muted for 24 h (until {until})."
+
+# -- App Home ----------------------------------------------------------------------------
+
+HOME_TITLE = "Fleetbot — the fleet at a glance"
+HOME_OPEN_TITLE = "*Vehicles with open alerts* ({count})"
+HOME_OPEN_NONE = ":white_check_mark: No open alerts."
+HOME_OPEN_LINE = "• *{vehicle}* — {count} open: {badges}"
+HOME_OPEN_MORE = "… and {count} more vehicles."
+HOME_SEVERITY = "*Open alerts by severity:* {counts}"
+HOME_ROUTES_TITLE = "*Routes*"
+HOME_POLL = "*Last poll:* {when} — {vehicles} vehicles, {new_alerts} new alerts, {calls} API calls"
+HOME_POLL_NEVER = "*Last poll:* not yet"
+HOME_NEXT_POLL = "*Next poll:* {when}"
+HOME_QUOTA = "*API quota left today:* {remaining} of {limit}"
+HOME_QUOTA_UNKNOWN = "*API quota left today:* unknown (no API call yet)"
+HOME_BACKLOG = "*Deliveries:* {counts}"
+HOME_BACKLOG_NONE = "*Deliveries:* none yet"
+HOME_PARKED = ":double_vertical_bar: *Parked routes:* {channels}"
+HOME_FOOTER = "Type `/fleet help` in any channel for commands."
