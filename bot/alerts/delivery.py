@@ -92,6 +92,12 @@ class DeliveryService:
                     break
                 self._post_claimed(claimed, names, report, stop)
             self._update_ended(names, report)
+        if report.reconciled or report.reposted_after_check:
+            log.info(
+                "reconciled after lost answers or a crash: %d found in Slack, %d to post again",
+                report.reconciled,
+                report.reposted_after_check,
+            )
         return report
 
     # -- (1) reconciliation ----------------------------------------------------------------
@@ -302,18 +308,3 @@ class DeliveryService:
 def _is_digest(message: Mapping[str, object]) -> bool:
     metadata = message.get("metadata")
     return isinstance(metadata, Mapping) and metadata.get("event_type") == "fleet_alert_digest"
-
-
-def vehicle_names(ledger: Ledger) -> Callable[[], dict[str, str]]:
-    """VIN → what people call the vehicle (admin label, else brand and model with the VIN)."""
-
-    def names() -> dict[str, str]:
-        result = {}
-        for v in ledger.vehicles():
-            described = " ".join(p for p in (v.get("brand"), v.get("model")) if p)
-            result[v["vin"]] = v.get("label") or (
-                f"{described} ({v['vin']})" if described else v["vin"]
-            )
-        return result
-
-    return names

@@ -714,8 +714,14 @@ class PsaClient:
         if all(v is None for v in values):
             return
         daily_limit, daily_remaining, burst_limit, burst_remaining = values
+        now = datetime.now(UTC)
         with self._lock:
             old = self._quota
+            # Concurrent answers arrive out of order: within a second, the lowest count is
+            # the newest (the 24 h window cannot refill meaningfully in that time).
+            recent = old.observed_at is not None and (now - old.observed_at).total_seconds() < 1
+            if recent and daily_remaining is not None and old.daily_remaining is not None:
+                daily_remaining = min(daily_remaining, old.daily_remaining)
             self._quota = Quota(
                 daily_limit=daily_limit if daily_limit is not None else old.daily_limit,
                 daily_remaining=daily_remaining
@@ -725,7 +731,7 @@ class PsaClient:
                 burst_remaining=burst_remaining
                 if burst_remaining is not None
                 else old.burst_remaining,
-                observed_at=datetime.now(UTC),
+                observed_at=now,
             )
         if burst_limit is not None and burst_limit != self.limiter.burst_limit:
             self.limiter.set_burst_limit(burst_limit)

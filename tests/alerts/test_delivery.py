@@ -9,10 +9,11 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.alerts.delivery import DeliveryService, vehicle_names
+from bot.alerts.delivery import DeliveryService
 from bot.alerts.slack_port import SlackPort
 from bot.sandbox.slack import SlackStandIn
 from bot.slack.blocks import alert_ids_in
+from bot.slack.directory import VehicleDirectory
 from bot.store import Ledger, StoredAlert
 
 T0 = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
@@ -62,7 +63,7 @@ def delivery(standin, ledger):
     service = DeliveryService(
         ledger,
         SlackPort(client),
-        vehicle_names=vehicle_names(ledger),
+        vehicle_names=VehicleDirectory(None, ledger).names,
         fallback_channel="C0FALLBACK",
         admins=["U0ADMIN"],
         per_channel_interval=1.0,

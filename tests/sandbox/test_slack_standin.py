@@ -127,10 +127,10 @@ def test_form_encoded_post_with_token_parameter(standin: SlackStandIn) -> None:
         "blocks": json.dumps(ALERT_BLOCKS),
         "metadata": json.dumps(ALERT_METADATA),
     }
-    req = urllib.request.Request(  # noqa: S310 - a local http URL
+    req = urllib.request.Request(
         standin.api_url + "chat.postMessage", data=urlencode(form).encode(), method="POST"
     )
-    with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310
+    with urllib.request.urlopen(req, timeout=5) as resp:
         data = json.load(resp)
     assert data["ok"] is True
     [msg] = standin.messages("C0DEPOT")

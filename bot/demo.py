@@ -1,0 +1,190 @@
+"""``fleetbot demo``: the real bot between the API sandbox (real mTLS) and the Slack stand-in.
+
+No credentials: certificates are generated into a temporary folder, the database is a
+temporary file. The tour prints the Slack conversation as people would read it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from bot.config import Settings
+
+ALERTS, OPS = "C0ALERTS", "C0OPS"
+MANAGER = "U0MANAGER"
+SIGNING_SECRET_BYTES = 16
+
+RULE = "─" * 78
+
+
+def say(text: str) -> None:
+    """Print narration (flushed: the demo is often piped)."""
+    print(text, flush=True)
+
+
+@contextlib.contextmanager
+def demo_world(workdir: Path) -> Iterator[tuple]:  # type: ignore[type-arg]
+    """Sandbox API, Slack stand-in, the bot wired to both and served on 127.0.0.1."""
+    from bot.__main__ import build_fleetbot
+    from bot.sandbox.psa import PsaSandbox, SandboxCerts
+    from bot.sandbox.slack import SlackDriver, SlackStandIn
+    from bot.web import make_wsgi_app, serve
+
+    certs = SandboxCerts.create(workdir / "certs")
+    signing_secret = secrets.token_hex(SIGNING_SECRET_BYTES)
+    webhook_token = secrets.token_urlsafe(16)
+    with PsaSandbox(certs, vehicles=25) as sandbox, SlackStandIn(channels=(ALERTS, OPS)) as slack:
+        slack.add_user(MANAGER, "manager")
+        # The bot's HTTP server must exist before settings name its public URL.
+        holder: dict[str, Callable] = {}  # type: ignore[type-arg]
+        server = serve(
+            make_wsgi_app_late(holder),
+            "127.0.0.1",
+            0,
+        )
+        env = {
+            **sandbox.env("fleets"),
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_SIGNING_SECRET": signing_secret,
+            "SLACK_API_URL": slack.api_url,
+            "FLEETBOT_DB": str(workdir / "fleetbot.db"),
+            "FLEETBOT_ALERT_CHANNEL": ALERTS,
+            "FLEETBOT_ADMINS": MANAGER,
+            "FLEETBOT_PUBLIC_URL": server.url,
+            "FLEETBOT_WEBHOOK_TOKEN": webhook_token,
+            "FLEETBOT_POLL_INTERVAL": "60",
+        }
+        fleetbot = build_fleetbot(Settings.from_env(env))
+        holder["app"] = make_wsgi_app(
+            fleetbot.app, psa_events=fleetbot.webhook, health=fleetbot.health
+        )
+        driver = SlackDriver(
+            slack, server.url + "/slack/events", signing_secret, user_id=MANAGER, channel_id=OPS
+        )
+        try:
+            yield sandbox, slack, fleetbot, driver
+        finally:
+            fleetbot.close()
+            server.close()
+
+
+def make_wsgi_app_late(holder: dict) -> Callable:  # type: ignore[type-arg]
+    """A WSGI app that forwards to ``holder["app"]`` once the bot is built."""
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        inner = holder.get("app")
+        if inner is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"starting"]
+        return inner(environ, start_response)
+
+    return app
+
+
+def run_demo(*, interactive: bool) -> int:
+    """Play the tour; then a prompt for slash commands when ``interactive``."""
+    with (
+        tempfile.TemporaryDirectory(prefix="fleetbot-demo-") as tmp,
+        demo_world(Path(tmp)) as (sandbox, slack, fleetbot, driver),
+    ):
+        tour(sandbox, slack, fleetbot, driver)
+        if interactive:
+            prompt(slack, driver)
+    return 0
+
+
+def show(slack, since: int) -> int:  # type: ignore[no-untyped-def]
+    """Print what happened in Slack since ``since``; return the new mark."""
+    text = slack.transcript(since=since).strip()
+    if text:
+        say(text)
+    return slack.mark()
+
+
+def command(slack, driver, line: str) -> None:  # type: ignore[no-untyped-def]
+    """Send one slash command the way Slack does and print the conversation."""
+    name, _, text = line.strip().partition(" ")
+    mark = slack.mark()
+    result = driver.command(name, text)
+    if result.status != 200:
+        say(f"(the bot answered HTTP {result.status})")
+        return
+    with contextlib.suppress(AssertionError):
+        result.replies(timeout=15)
+    show(slack, mark)
+
+
+def tour(sandbox, slack, fleetbot, driver) -> None:  # type: ignore[no-untyped-def]
+    """The scripted part: first poll, a new alert, commands, a button, push, an alert ending."""
+    vehicles = sandbox.vehicles()
+    first, second = vehicles[0], vehicles[1]
+    say(RULE)
+    say(f"Fleetbot demo — sandbox API {sandbox.base_url} (mTLS), Slack stand-in {slack.url}")
+    say(f"Fleet {sandbox.fleet_id}: {len(vehicles)} vehicles. Everything runs on this machine.")
+    say(RULE)
+
+    say("\n1. An admin routes critical alerts to #ops (everything else goes to #alerts):")
+    command(slack, driver, f"/fleet subscribe <#{OPS}|ops> severity>=critical")
+
+    say("\n2. First start: the alerts active right now are delivered (a digest when many):")
+    mark = slack.mark()
+    report = fleetbot.poller.poll_once()
+    delivered = fleetbot.delivery.run_once()
+    say(f"   [{report.summary()}; {delivered.posted_messages} messages posted]")
+    show(slack, mark)
+
+    say(f"\n3. A new critical alert starts on {first['vin']}; the next poll posts it once:")
+    sandbox.add_alert(first["vin"], type="LeftFrontTirePuncture", severity="Critical")
+    mark = slack.mark()
+    fleetbot.poll_job.next_due = None
+    fleetbot.poll_job()
+    show(slack, mark)
+
+    say("\n4. Someone clicks Acknowledge: the message is updated in place:")
+    posted = [m for m in slack.messages(OPS) if m.metadata and "alert_id" in str(m.metadata)]
+    if posted:
+        mark = slack.mark()
+        driver.click(posted[-1], "alert_ack")
+        slack.wait_for(lambda s: s.mark() > mark, timeout=10)
+        show(slack, mark)
+
+    say("\n5. Slash commands:")
+    command(slack, driver, f"/trips {first['vin']} yesterday")
+    command(slack, driver, f"/alert {first['vin']}")
+    command(slack, driver, f"/fleet where {second['vin']}")
+    command(slack, driver, "/trips nosuchcar yesterday")
+
+    say("\n6. Push: an admin enables the API monitor; a new alert arrives without a poll:")
+    command(slack, driver, "/fleet monitor enable")
+    fleetbot.start_scheduler()
+    mark = slack.mark()
+    sandbox.add_alert(second["vin"], type="AddWasherFluid", severity="Information")
+    with contextlib.suppress(AssertionError):
+        slack.wait_for(lambda s: s.mark() > mark, timeout=15)
+    show(slack, mark)
+
+    say("\n7. The alert ends: its message is edited, not re-posted:")
+    alert_id = sandbox.alerts(second["vin"])[-1]["id"]
+    mark = slack.mark()
+    sandbox.end_alert(alert_id)
+    with contextlib.suppress(AssertionError):
+        slack.wait_for(lambda s: s.mark() > mark, timeout=15)
+    show(slack, mark)
+    say(RULE)
+
+
+def prompt(slack, driver) -> None:  # type: ignore[no-untyped-def]
+    """Type slash commands (e.g. `/fleet vehicles`); an empty line or Ctrl-D quits."""
+    say("Type a slash command (/trips, /alert, /fleet help); empty line to quit.")
+    for line in sys.stdin:
+        if not line.strip():
+            break
+        if not line.startswith("/"):
+            say("Commands start with / — try /fleet help")
+            continue
+        command(slack, driver, line)

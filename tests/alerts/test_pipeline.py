@@ -1,0 +1,78 @@
+"""Poll → ledger → Slack over real sockets: every alert once, in the channel its route names."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from bot.slack.blocks import alert_ids_in
+
+from .conftest import FALLBACK, OPS, Pipeline
+
+
+def posted(pipeline: Pipeline, channel: str | None = None) -> Counter:
+    return Counter(
+        alert_id
+        for message in pipeline.slack.messages(channel)
+        for alert_id in alert_ids_in(message.metadata)
+    )
+
+
+def test_first_start_posts_each_active_alert_once_in_its_channel(pipeline):
+    active = [a for a in pipeline.sandbox.alerts() if a["active"]]
+    assert active, "the seeded fleet has active alerts"
+    pipeline.cycle()
+    pipeline.cycle()
+    critical = {a["id"] for a in active if a["severity"] == "Critical"}
+    others = {a["id"] for a in active} - critical
+    assert posted(pipeline, OPS) == Counter(dict.fromkeys(critical, 1))
+    assert posted(pipeline, FALLBACK) == Counter(dict.fromkeys(others, 1))
+    ended = {a["id"] for a in pipeline.sandbox.alerts() if not a["active"]}
+    assert not ended & set(posted(pipeline))
+
+
+def test_new_alerts_are_posted_within_one_cycle(pipeline):
+    pipeline.cycle()
+    vins = [v["vin"] for v in pipeline.sandbox.vehicles()[:3]]
+    new = [pipeline.sandbox.add_alert(vin, type="OilLevelLow", severity="Warning") for vin in vins]
+    pipeline.cycle()
+    counts = posted(pipeline, FALLBACK)
+    assert [counts[a["id"]] for a in new] == [1, 1, 1]
+
+
+def test_an_alert_that_starts_and_ends_between_polls_is_still_posted(pipeline):
+    pipeline.cycle()
+    vin = pipeline.sandbox.vehicles()[0]["vin"]
+    brief = pipeline.sandbox.add_alert(vin, type="RiskOfIce", severity="Information")
+    pipeline.sandbox.end_alert(brief["id"])
+    pipeline.cycle()
+    assert posted(pipeline)[brief["id"]] == 1
+
+
+def test_an_ended_alert_updates_its_message(pipeline):
+    pipeline.cycle()
+    vin = pipeline.sandbox.vehicles()[4]["vin"]
+    alert = pipeline.sandbox.add_alert(vin, type="EngineFault", severity="Critical")
+    pipeline.cycle()
+    pipeline.sandbox.end_alert(alert["id"])
+    pipeline.cycle()
+    [message] = [m for m in pipeline.slack.messages(OPS) if alert["id"] in alert_ids_in(m.metadata)]
+    assert message.edited and "Ended" in str(message.blocks)
+    assert posted(pipeline)[alert["id"]] == 1
+
+
+def test_a_muted_vehicle_posts_nothing(pipeline):
+    pipeline.cycle()
+    vin = pipeline.sandbox.vehicles()[2]["vin"]
+    pipeline.ledger.mute(vin, dt.datetime.now(dt.UTC) + dt.timedelta(hours=24))
+    alert = pipeline.sandbox.add_alert(vin, type="EngineFault", severity="Critical")
+    pipeline.cycle()
+    assert posted(pipeline)[alert["id"]] == 0
+
+
+def test_cursors_move_and_quota_is_read(pipeline):
+    pipeline.cycle()
+    assert len(pipeline.ledger.cursors()) == 25
+    assert pipeline.api.quota.daily_limit == 100_000
+    last = pipeline.ledger.get_state("last_poll")
+    assert last["vehicles"] == 25 and last["api_calls"] >= 25
