@@ -37,7 +37,6 @@ DELIVER_EVERY = 2.0  # seconds; webhook callbacks also wake the delivery job at 
 DIRECTORY_EVERY = 3600.0
 CERT_CHECK_EVERY = 6 * 3600.0
 PRUNE_EVERY = 24 * 3600.0
-RETENTION = dt.timedelta(days=30)
 SLACK_TIMEOUT = 10
 
 
@@ -77,8 +76,12 @@ class Fleetbot:
             "deliver": (self.delivery.run_once, DELIVER_EVERY),
             "refresh-directory": (self.directory.refresh, DIRECTORY_EVERY),
             "check-certificate": (self.certificate_job(), CERT_CHECK_EVERY),
-            "prune": (lambda: self.ledger.prune(RETENTION), PRUNE_EVERY),
+            "prune": (self.prune, PRUNE_EVERY),
         }
+
+    def prune(self) -> int:
+        """Forget delivered rows older than the retention (FLEETBOT_RETENTION_DAYS)."""
+        return self.ledger.prune(dt.timedelta(days=self.settings.retention_days))
 
     def certificate_job(self) -> CertificateJob:
         """Warn before the client certificate expires."""
@@ -152,7 +155,7 @@ def build_fleetbot(settings: Settings, *, clock: Callable[[], dt.datetime] = utc
         locale=settings.psa_locale,
         clock=clock,
     )
-    budget = QuotaBudget(interval=settings.poll_interval)
+    budget = QuotaBudget(interval=settings.poll_interval, reserve=settings.quota_reserve)
     poller = Poller(
         api, ledger, router=router, refresh_directory=directory.refresh, budget=budget, clock=clock
     )

@@ -43,6 +43,8 @@ class Settings:
     db_path: Path = Path("fleetbot.db")
     alert_channel: str | None = None
     poll_interval: float = 60.0
+    quota_reserve: float = 0.10  # share of the daily API quota polling leaves for people
+    retention_days: float = 30.0  # delivered ledger rows older than this are pruned daily
     admins: frozenset[str] = frozenset()
     public_url: str | None = None
     webhook_token: str | None = dataclasses.field(default=None, repr=False)
@@ -99,6 +101,8 @@ class Settings:
             db_path=Path(get("FLEETBOT_DB") or "fleetbot.db"),
             alert_channel=get("FLEETBOT_ALERT_CHANNEL"),
             poll_interval=_number("FLEETBOT_POLL_INTERVAL", get, 60.0, minimum=1.0),
+            quota_reserve=_number("FLEETBOT_QUOTA_RESERVE", get, 0.10, minimum=0.0, maximum=0.9),
+            retention_days=_number("FLEETBOT_RETENTION_DAYS", get, 30.0, minimum=1.0),
             admins=frozenset(
                 u.strip() for u in (get("FLEETBOT_ADMINS") or "").split(",") if u.strip()
             ),

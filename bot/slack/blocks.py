@@ -36,7 +36,7 @@ TEXT = {
     "ended": ":checkered_flag: Ended {when}",
     "started": "Started {when}",
     "digest_title": "{count} new vehicle alerts",
-    "digest_more": "Open *Details* on an alert, or acknowledge each one here.",
+    "digest_more": "Acknowledge each alert here; `/alert <vehicle>` shows the details.",
     "unknown_place": "position unknown",
 }
 

@@ -296,6 +296,13 @@ def _label(services: SlackServices, rest: list[str], user: str) -> Message:
 
 
 def _status(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    if not rest:  # no vehicle: how the alert pipeline is doing
+        facts = _home_facts(services)
+        lines = views.pipeline_lines(facts)
+        parked = [f"<#{r.channel}> ({r.parked_reason})" for r in facts.routes if r.parked]
+        if parked:
+            lines.append(texts.HOME_PARKED.format(channels=", ".join(parked)))
+        return views.ephemeral("\n".join(lines))
     entry = _one_vehicle(services, rest)
     try:
         status = services.api.status(entry.id)
@@ -544,8 +551,12 @@ def mute_for_a_day(services: SlackServices, click: Click) -> Message:
 
 def home(services: SlackServices) -> dict[str, Any]:
     """The App Home view: the fleet at a glance."""
+    return views.home_view(_home_facts(services))
+
+
+def _home_facts(services: SlackServices) -> views.HomeFacts:
     ledger = services.ledger
-    facts = views.HomeFacts(
+    return views.HomeFacts(
         open_alerts=ledger.open_alerts(),
         names=services.directory.names(),
         routes=ledger.routes(),
@@ -555,4 +566,3 @@ def home(services: SlackServices) -> dict[str, Any]:
         backlog=ledger.counts(),
         locale=services.locale,
     )
-    return views.home_view(facts)

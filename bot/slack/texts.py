@@ -23,7 +23,8 @@ FLEET_USAGE = (
     "*Usage:* `/fleet <subcommand>`\n"
     "• `help` — this text\n"
     "• `vehicles [filter]` — the fleet (filter on VIN, label, brand or model)\n"
-    "• `status <vehicle>` — energy, autonomy, odometer, ignition, position, maintenance\n"
+    "• `status [vehicle]` — energy, autonomy, odometer, ignition, position, maintenance; "
+    "without a vehicle: last and next poll, quota left, delivery backlog, parked routes\n"
     "• `where <vehicle>` — last known position with a map link\n"
     "• `routes` — which channels get which alerts\n"
     "• `monitor list` — push monitors at the API\n"
@@ -38,7 +39,7 @@ FLEET_USAGE = (
 )
 FLEET_SUBCOMMAND_USAGE = {
     "vehicles": "*Usage:* `/fleet vehicles [filter]` or `/fleet vehicles label <vin> <label>`",
-    "status": "*Usage:* `/fleet status <vehicle>`",
+    "status": "*Usage:* `/fleet status [vehicle]` (no vehicle: how polling and delivery are doing)",
     "where": "*Usage:* `/fleet where <vehicle>`",
     "subscribe": (
         "*Usage:* `/fleet subscribe [#channel] [severity>=information|warning|critical] "

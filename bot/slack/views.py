@@ -544,6 +544,16 @@ def home_view(facts: HomeFacts) -> dict[str, Any]:
         )
 
     blocks.append({"type": "divider"})
+    status = pipeline_lines(facts)
+    blocks += pack_sections(status)
+    blocks.append(context(texts.HOME_FOOTER))
+    if len(blocks) > MAX_VIEW_BLOCKS:
+        blocks = [*blocks[: MAX_VIEW_BLOCKS - 1], blocks[-1]]
+    return {"type": "home", "blocks": blocks}
+
+
+def pipeline_lines(facts: HomeFacts) -> list[str]:
+    """Last and next poll, quota left and the delivery backlog (App Home, `/fleet status`)."""
     status: list[str] = []
     poll = facts.last_poll or {}
     if poll.get("at"):
@@ -579,8 +589,4 @@ def home_view(facts: HomeFacts) -> dict[str, Any]:
         )
     else:
         status.append(texts.HOME_BACKLOG_NONE)
-    blocks += pack_sections(status)
-    blocks.append(context(texts.HOME_FOOTER))
-    if len(blocks) > MAX_VIEW_BLOCKS:
-        blocks = [*blocks[: MAX_VIEW_BLOCKS - 1], blocks[-1]]
-    return {"type": "home", "blocks": blocks}
+    return status

@@ -61,7 +61,7 @@ def test_missing_password_never_prompts(certs: SandboxCerts) -> None:
         "    print(exc)\n"
         "    sys.exit(3)\n"
     )
-    done = subprocess.run(  # noqa: S603 - our own interpreter and code
+    done = subprocess.run(
         [sys.executable, "-c", code],
         stdin=subprocess.DEVNULL,
         capture_output=True,

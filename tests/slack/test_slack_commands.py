@@ -238,6 +238,16 @@ def test_fleet_status(world: World) -> None:
     assert "Odometer:" in text and "Ignition:" in text and "openstreetmap.org" in text
 
 
+def test_fleet_status_without_a_vehicle_shows_the_pipeline(world: World) -> None:
+    """Last poll, quota and backlog: what an operator checks first."""
+    world.services.ledger.set_state(
+        "last_poll", {"at": "2026-11-27T08:00:00+00:00", "vehicles": 25}
+    )
+    world.services.ledger.set_state("quota", {"daily_limit": 100_000, "daily_remaining": 99_000})
+    text = all_text(reply(world.driver.command("/fleet", "status")))
+    assert "25" in text and "99,000" in text
+
+
 def test_fleet_where(world: World) -> None:
     """Last position with a map link and a Slack date."""
     vin = world.vehicle()["vin"]
@@ -249,7 +259,7 @@ def test_fleet_where(world: World) -> None:
 @pytest.mark.parametrize(
     ("text", "problem", "usage"),
     [
-        ("status", "Which vehicle?", "/fleet status <vehicle>"),
+        ("status a b", "", "/fleet status [vehicle]"),
         ("where nowhere", "No such vehicle", "/fleet where <vehicle>"),
         ("mute {vin}", "", "/fleet mute <vehicle> <duration>"),
         ("mute {vin} forever", "cannot read “forever” as a duration", "/fleet mute"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -103,10 +104,29 @@ def block_lines(blocks: Iterable[Any]) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+#: Slack mrkdwn tokens as Slack's client shows them: dates by their fallback, links by label.
+_TOKEN = re.compile(r"<(!date\^[^|>]*\|([^>]*)|([^|>]+)\|([^>]*)|([@#!][^|>]+))>")
+
+
+def readable(text: str) -> str:
+    """``<!date^…|fallback>`` → fallback, ``<url|label>`` → label, ``<@U1>`` → @U1."""
+
+    def show(match: re.Match[str]) -> str:
+        date_fallback, target, label, bare = match.group(2, 3, 4, 5)
+        if date_fallback is not None:
+            return date_fallback
+        if label is not None:
+            return f"{target[0]}{label}" if target[0] in "#@" else label
+        return bare.replace("!", "@", 1) if bare.startswith("!") else bare
+
+    return _TOKEN.sub(show, text)
+
+
 def message_lines(text: str, blocks: list[Any] | None) -> list[str]:
     """Return the lines a person sees: the blocks if any, else the text."""
     lines = block_lines(blocks) if blocks else []
-    return lines or (text.splitlines() if text else [])
+    shown = lines or (text.splitlines() if text else [])
+    return [part for line in shown for part in readable(line).split("\n")]
 
 
 def format_entry(entry: Entry) -> str:
