@@ -147,7 +147,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     report(True, f"settings: API {settings.psa_api_url} ({settings.psa_api_style} style)")
 
     assert settings.psa_cert_file is not None  # required above
-    api = None
     try:
         build_ssl_context(
             settings.psa_cert_file,
@@ -156,20 +155,21 @@ def cmd_check(args: argparse.Namespace) -> int:
             settings.psa_ca_file,
         )
         days = days_until_expiry(settings.psa_cert_file)
+    except FleetbotError as exc:
+        report(False, f"certificate: {exc}")
+    else:
         if days < 0:
             report(False, f"certificate: {settings.psa_cert_file} expired {-days:.0f} days ago")
         elif days < CERT_WARN_DAYS:
             print(f"warn  certificate: expires in {days:.0f} days: renew it soon")
         else:
             report(True, f"certificate: loaded, expires in {days:.0f} days")
-        api = PsaClient.from_settings(settings, max_attempts=1)
-        found = "vehicles found" if next(iter(api.vehicles()), None) else "no vehicles"
-        report(True, f"API: fleet {settings.psa_fleet_id} answers ({found})")
-    except FleetbotError as exc:
-        report(False, f"API: {exc}")
-    finally:
-        if api is not None:
-            api.close()
+        try:
+            with PsaClient.from_settings(settings, max_attempts=1) as api:
+                found = "vehicles found" if next(iter(api.vehicles()), None) else "no vehicles"
+            report(True, f"API: fleet {settings.psa_fleet_id} answers ({found})")
+        except FleetbotError as exc:
+            report(False, f"API: {exc}")
 
     if not settings.slack_bot_token:
         report(False, "Slack: SLACK_BOT_TOKEN: is required but not set")

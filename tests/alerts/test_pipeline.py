@@ -76,3 +76,15 @@ def test_cursors_move_and_quota_is_read(pipeline):
     assert pipeline.api.quota.daily_limit == 100_000
     last = pipeline.ledger.get_state("last_poll")
     assert last["vehicles"] == 25 and last["api_calls"] >= 25
+
+
+def test_a_thousand_vehicle_cycle_never_crosses_the_burst_limit(pipeline):
+    pipeline.sandbox.add_vehicles(975)
+    pipeline.poller.refresh_directory()
+    pipeline.sandbox.reset_stats()
+    report = pipeline.poller.poll_once()
+    stats = pipeline.sandbox.stats
+    assert report.vehicles == 1_000 and report.errors == 0
+    assert stats.by_status.get(429, 0) == 0 and stats.throttled_over_burst == 0
+    assert stats.peak_per_second <= 100
+    assert len(pipeline.ledger.cursors()) == 1_000

@@ -1,0 +1,91 @@
+"""`fleetbot check`, `poll` and `sandbox` as an operator runs them: real processes, real sockets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.sandbox.psa import PsaSandbox, SandboxCerts
+from bot.sandbox.slack import SlackStandIn
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory):
+    certs = SandboxCerts.create(tmp_path_factory.mktemp("cli-certs"))
+    with PsaSandbox(certs, vehicles=5) as sandbox, SlackStandIn() as slack:
+        yield certs, sandbox, slack
+
+
+def fleetbot(args: list[str], env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PSA_", "SLACK_", "FLEETBOT_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--env-file", str(tmp_path / "none.env"), *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def base_env(sandbox, slack, tmp_path) -> dict[str, str]:
+    return {
+        **sandbox.env(),
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_API_URL": slack.api_url,
+        "FLEETBOT_DB": str(tmp_path / "fleetbot.db"),
+        "FLEETBOT_ALERT_CHANNEL": "C0ALERTS",
+    }
+
+
+def test_check_passes_against_the_sandbox(services, tmp_path):
+    _certs, sandbox, slack = services
+    done = fleetbot(["check"], base_env(sandbox, slack, tmp_path), tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert all(line.startswith("ok") for line in lines), done.stdout
+    assert any("expires in" in line for line in lines)
+    assert any(line.startswith("ok    Slack: signed in") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"PSA_KEY_PASSWORD": "not-the-password"}, "PSA_KEY_PASSWORD"),
+        ({"PSA_CA_FILE": "untrusted"}, "not trusted"),
+        ({"PSA_PASSWORD": "wrong"}, "401"),
+        ({"SLACK_BOT_TOKEN": "xoxb-wrong"}, "invalid_auth"),
+        ({"PSA_CLIENT_ID": ""}, "PSA_CLIENT_ID: is required"),
+    ],
+)
+def test_check_fails_with_one_clear_line(services, tmp_path, override, expected):
+    certs, sandbox, slack = services
+    if override.get("PSA_CA_FILE") == "untrusted":
+        override = {"PSA_CA_FILE": str(certs.untrusted_ca_file)}
+    done = fleetbot(["check"], {**base_env(sandbox, slack, tmp_path), **override}, tmp_path)
+    assert done.returncode != 0
+    failures = [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(failures) == 1 and expected in failures[0], done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "sandbox-password" not in done.stdout + done.stderr  # the secret never shows
+
+
+def test_poll_prints_a_one_line_summary(services, tmp_path):
+    _certs, sandbox, slack = services
+    env = base_env(sandbox, slack, tmp_path)
+    done = fleetbot(["poll"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    [summary] = done.stdout.strip().splitlines()
+    assert summary.startswith("polled 5 vehicles") and "API calls" in summary
+    assert "quota left" in summary and "posted" in summary
+
+
+def test_run_without_required_settings_names_the_variable(tmp_path):
+    done = fleetbot(["run"], {}, tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("fleetbot: configuration error: PSA_")
