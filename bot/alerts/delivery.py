@@ -196,19 +196,7 @@ class DeliveryService:
         ChannelUnavailable propagates: the caller reroutes the channel's whole queue.
         """
         ids = [row.id for row in chunk]
-        if len(chunk) == 1:
-            row = chunk[0]
-            message = alert_message(
-                row.alert,
-                vehicle_name=names.get(row.alert.vin, row.alert.vin),
-                locale=self.locale,
-                acked_by=row.acked_by,
-                acked_at=row.acked_at,
-            )
-        else:
-            message = digest_message(
-                [(row.alert, row.acked_by) for row in chunk], names=names, locale=self.locale
-            )
+        message = self._render(chunk, names, digest=len(chunk) > 1)
         try:
             ts = self.slack.post(channel, message)
         except SlackRateLimited as exc:
@@ -269,6 +257,22 @@ class DeliveryService:
                 log.error("could not tell admins (%s) that %s is parked: %s", target, channel, exc)
         log.error("channel %s is parked: %s", channel, error)
 
+    def _render(
+        self, rows: Sequence[Delivery], names: Mapping[str, str], *, digest: bool
+    ) -> dict[str, object]:
+        """The message for one alert, or the digest of several."""
+        if digest:
+            items = [(row.alert, row.acked_by) for row in rows]
+            return digest_message(items, names=names, locale=self.locale)
+        row = rows[0]
+        return alert_message(
+            row.alert,
+            vehicle_name=names.get(row.alert.vin, row.alert.vin),
+            locale=self.locale,
+            acked_by=row.acked_by,
+            acked_at=row.acked_at,
+        )
+
     # -- (3) updates -------------------------------------------------------------------------
 
     def _update_ended(self, names: Mapping[str, str], report: DeliveryReport) -> None:
@@ -276,20 +280,9 @@ class DeliveryService:
         for row in self.ledger.updates_due():
             messages[(row.channel, row.slack_ts or "")].append(row)
         for (channel, ts), rows in messages.items():
-            if rows[0].digest:
-                items = self.ledger.deliveries_for_message(channel, ts)
-                message = digest_message(
-                    [(r.alert, r.acked_by) for r in items], names=names, locale=self.locale
-                )
-            else:
-                row = rows[0]
-                message = alert_message(
-                    row.alert,
-                    vehicle_name=names.get(row.alert.vin, row.alert.vin),
-                    locale=self.locale,
-                    acked_by=row.acked_by,
-                    acked_at=row.acked_at,
-                )
+            if rows[0].digest:  # a digest is redrawn whole, from every alert it carries
+                rows = self.ledger.deliveries_for_message(channel, ts)
+            message = self._render(rows, names, digest=rows[0].digest)
             try:
                 self.slack.update(channel, ts, message)
             except SlackRateLimited:
