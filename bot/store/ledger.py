@@ -239,7 +239,9 @@ class Ledger:
     def claim(self, *, limit: int = 500, now: dt.datetime | None = None) -> list[Delivery]:
         """Move due pending rows to ``sending`` under one batch id and return them.
 
-        Returns rows ordered by channel then creation, so the caller can group per channel.
+        Rows are taken round-robin across channels (the first of each channel, then the
+        second, …) so one busy channel cannot fill the batch and make the others wait.
+        Returns them ordered by channel then creation, for grouping per channel.
         """
         batch = uuid.uuid4().hex
         moment = iso(now or self.clock())
@@ -247,9 +249,12 @@ class Ledger:
             ids = [
                 r[0]
                 for r in db.execute(
-                    """SELECT id FROM deliveries WHERE state = 'pending'
-                    AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
-                    ORDER BY channel, id LIMIT ?""",
+                    """SELECT id FROM (
+                        SELECT id, channel,
+                            row_number() OVER (PARTITION BY channel ORDER BY id) AS turn
+                        FROM deliveries WHERE state = 'pending'
+                        AND (next_attempt_at IS NULL OR next_attempt_at <= ?))
+                    ORDER BY turn, channel LIMIT ?""",
                     [moment, limit],
                 )
             ]

@@ -209,3 +209,10 @@ def test_the_unique_constraint_backs_the_ledger(ledger):
         ledger.database.db.execute(
             "INSERT INTO deliveries (alert_id, channel, created_at) VALUES ('a1', 'C1', 'x')"
         )
+
+
+def test_claim_takes_channels_round_robin(ledger):
+    ledger.ingest([alert(f"busy{i}") for i in range(10)], to("C1"))
+    ledger.ingest([alert("quiet")], to("C2"))
+    claimed = ledger.claim(limit=4)
+    assert [d.channel for d in claimed].count("C2") == 1
