@@ -88,7 +88,8 @@ def test_a_callback_without_the_token_is_refused_and_stores_nothing(world):
     assert post(url, body, {**json_type, "X-Fleetbot-Token": "wrong"}) == 401
     assert fleetbot.ledger.alert("forged-1") is None
     token = fleetbot.settings.webhook_token
-    assert post(url, b"{not json", {**json_type, "X-Fleetbot-Token": token}) == 400
+    for garbage in (b"{not json", b"{}", b'{"events": [1]}', b"[]"):
+        assert post(url, garbage, {**json_type, "X-Fleetbot-Token": token}) == 400
     assert post(url, body, {**json_type, "X-Fleetbot-Token": token}) == 200
     assert post(url, body, {**json_type, "X-Fleetbot-Token": token}) == 200
     fleetbot.delivery.run_once()

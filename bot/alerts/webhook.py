@@ -74,8 +74,8 @@ class WebhookReceiver:
         try:
             document = json.loads(body)
             alerts = list(alerts_in(document, self._vehicle_ids()))
-        except (ValueError, TypeError, AttributeError) as exc:
-            log.warning("unreadable monitor callback: %s", exc)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            log.warning("unreadable monitor callback: %r", exc)
             return 400, {"ok": False, "error": "not a MonitorEvents document"}
         try:
             result = self.ledger.ingest(alerts, self.router(), source="push")

@@ -343,7 +343,7 @@ def vehicles_message(entries: Sequence[VehicleEntry], filter_text: str | None) -
     for entry in entries[:MAX_VEHICLE_LINES]:
         lines.append(
             texts.VEHICLE_LINE.format(
-                name=f"*{entry.label}*" if entry.label else entry.vin,
+                name=f"*{entry.label}* — " if entry.label else "",
                 vin=entry.vin,
                 id=entry.id,
                 car=f" · {entry.car}" if entry.car else "",
