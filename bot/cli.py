@@ -19,6 +19,10 @@ log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 CERT_WARN_DAYS = 30
+POLL_LOCKED = (
+    "fleetbot: a running fleetbot already polls and delivers for {db}; "
+    "`fleetbot poll` is for when it is stopped (its App Home and /fleet status show the last poll)"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,15 +111,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_poll(args: argparse.Namespace) -> int:
     """One poll and one delivery run, then a one-line summary."""
     from bot.__main__ import build_fleetbot
+    from bot.scheduler import SchedulerLock
 
     settings = Settings.from_env()
     settings.require(*RUN_REQUIRED)
+    # Delivering while a running bot delivers from the same database could reconcile its
+    # in-flight posts as missing and post them twice: take the scheduler's lock or stop.
+    lock = SchedulerLock(settings.db_path)
+    if not lock.acquire():
+        print(POLL_LOCKED.format(db=settings.db_path), file=sys.stderr)
+        return EXIT_FAILED
     fleetbot = build_fleetbot(settings)
     try:
         report = fleetbot.poller.poll_once()
         delivered = fleetbot.delivery.run_once()
     finally:
         fleetbot.close()
+        lock.release()
     print(
         f"{report.summary()}; posted {delivered.posted_messages} messages "
         f"({delivered.delivered_alerts} alerts), {delivered.updated} updated"

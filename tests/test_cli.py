@@ -10,6 +10,7 @@ import pytest
 
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackStandIn
+from bot.scheduler import SchedulerLock
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +84,18 @@ def test_poll_prints_a_one_line_summary(services, tmp_path):
     [summary] = done.stdout.strip().splitlines()
     assert summary.startswith("polled 5 vehicles") and "API calls" in summary
     assert "quota left" in summary and "posted" in summary
+
+
+def test_poll_refuses_while_a_running_bot_holds_the_database(services, tmp_path):
+    _certs, sandbox, slack = services
+    env = base_env(sandbox, slack, tmp_path)
+    lock = SchedulerLock(tmp_path / "fleetbot.db")
+    assert lock.acquire()
+    try:
+        done = fleetbot(["poll"], env, tmp_path)
+    finally:
+        lock.release()
+    assert done.returncode == 1 and "already polls and delivers" in done.stderr
 
 
 def test_run_without_required_settings_names_the_variable(tmp_path):

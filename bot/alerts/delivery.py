@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 DIGEST_THRESHOLD = 3
 #: reconciliation looks this far before the oldest unsure row (clock skew, slow posts)
 RECONCILE_MARGIN = dt.timedelta(minutes=10)
+#: an unsure row is looked up only once this old: Slack may still be storing a slow post
+RECONCILE_GRACE = dt.timedelta(seconds=30)
 
 PARKED_NOTICE = (
     ":warning: I can no longer post in <#{channel}> ({error}). Its route is parked"
@@ -63,6 +65,7 @@ class DeliveryService:
         admins: Iterable[str] = (),
         locale: str = "en-GB",
         per_channel_interval: float = 1.0,
+        reconcile_grace: dt.timedelta = RECONCILE_GRACE,
         clock: Callable[[], dt.datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -74,6 +77,7 @@ class DeliveryService:
         self.admins = tuple(admins)
         self.locale = locale
         self.per_channel_interval = per_channel_interval
+        self.reconcile_grace = reconcile_grace
         self.clock = clock
         self.monotonic = monotonic
         self.sleep = sleep
@@ -104,7 +108,7 @@ class DeliveryService:
 
     def _reconcile(self, report: DeliveryReport) -> None:
         by_channel: dict[str, list[Delivery]] = defaultdict(list)
-        for row in self.ledger.stuck_sending():
+        for row in self.ledger.stuck_sending(claimed_before=self.clock() - self.reconcile_grace):
             by_channel[row.channel].append(row)
         for channel, rows in by_channel.items():
             oldest = min(r.created_at for r in rows) - RECONCILE_MARGIN

@@ -262,19 +262,22 @@ class Ledger:
                 return []
             marks = ",".join("?" * len(ids))
             db.execute(
-                f"""UPDATE deliveries SET state = 'sending', batch = ?, attempts = attempts + 1
-                WHERE id IN ({marks})""",
-                [batch, *ids],
+                f"""UPDATE deliveries SET state = 'sending', batch = ?, claimed_at = ?,
+                attempts = attempts + 1 WHERE id IN ({marks})""",
+                [batch, moment, *ids],
             )
         return self._deliveries("d.batch = ?", [batch])
 
-    def stuck_sending(self, *, exclude_batches: Iterable[str] = ()) -> list[Delivery]:
-        """Rows left in ``sending`` (by a crash or an unknown outcome): reconcile before posting."""
-        skip = list(exclude_batches)
-        where = "d.state = 'sending'"
-        if skip:
-            where += f" AND d.batch NOT IN ({','.join('?' * len(skip))})"
-        return self._deliveries(where, skip)
+    def stuck_sending(self, *, claimed_before: dt.datetime | None = None) -> list[Delivery]:
+        """Rows left in ``sending`` (by a crash or an unknown outcome): reconcile before posting.
+
+        ``claimed_before`` leaves out rows claimed since (their post may still be in flight).
+        """
+        if claimed_before is None:
+            return self._deliveries("d.state = 'sending'", [])
+        return self._deliveries(
+            "d.state = 'sending' AND coalesce(d.claimed_at, '') <= ?", [iso(claimed_before)]
+        )
 
     def updates_due(self, *, limit: int = 200) -> list[Delivery]:
         """Sent messages whose alert has ended since: edit them in place."""

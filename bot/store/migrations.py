@@ -65,6 +65,13 @@ def _initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT, updated_at TEXT)")
 
 
+def _claimed_at(db: sqlite_utils.Database) -> None:
+    # When a row went to `sending`: reconciliation leaves fresh ones alone, since Slack may
+    # still be processing a post whose answer we did not wait for.
+    db.execute("ALTER TABLE deliveries ADD COLUMN claimed_at TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", _initial),
+    ("0002_deliveries_claimed_at", _claimed_at),
 ]

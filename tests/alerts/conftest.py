@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -80,6 +81,7 @@ def pipeline(pipeline_certs: SandboxCerts, tmp_path) -> Iterator[Pipeline]:
             vehicle_names=directory.names,
             fallback_channel=FALLBACK,
             per_channel_interval=0.0,
+            reconcile_grace=dt.timedelta(0),  # unsure rows are looked up on the next run
         )
         ledger.add_route(OPS, min_severity=2)
         try:

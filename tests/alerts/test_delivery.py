@@ -44,15 +44,21 @@ def standin():
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    ledger = Ledger(tmp_path / "fleetbot.db")
+def now():
+    """The test's clock, shared by the ledger and delivery; tests move it forward."""
+    return [T0]
+
+
+@pytest.fixture
+def ledger(tmp_path, now):
+    ledger = Ledger(tmp_path / "fleetbot.db", clock=lambda: now[0])
     ledger.replace_vehicles([{"id": "v1", "vin": "VF3TESTVIN0000001", "brand": "Peugeot"}])
     yield ledger
     ledger.close()
 
 
 @pytest.fixture
-def delivery(standin, ledger):
+def delivery(standin, ledger, now):
     client = WebClient(
         token=standin.bot_token,
         base_url=standin.api_url,
@@ -68,8 +74,10 @@ def delivery(standin, ledger):
         admins=["U0ADMIN"],
         per_channel_interval=1.0,
         sleep=slept.append,  # pacing is checked from the waits asked for, not the clock
+        clock=lambda: now[0],
     )
     service.slept = slept  # type: ignore[attr-defined]
+    service.now = now  # type: ignore[attr-defined]
     return service
 
 
@@ -122,6 +130,9 @@ def test_a_post_whose_answer_was_lost_is_reconciled_not_reposted(standin, ledger
     standin.fail_next("chat.postMessage", "drop_after_post")
     first = delivery.run_once()
     assert first.unknown_outcomes == 1 and ledger.counts() == {"sending": 1}
+    # Slack may still be storing it: the row is left alone for the grace period.
+    assert delivery.run_once().reconciled == 0 and ledger.counts() == {"sending": 1}
+    delivery.now[0] = T0 + dt.timedelta(seconds=31)
     second = delivery.run_once()
     assert second.reconciled == 1 and ledger.counts() == {"sent": 1}
     assert posted_alert_ids(standin) == Counter({"alert-1": 1})
@@ -133,6 +144,7 @@ def test_a_5xx_that_stored_nothing_is_checked_then_posted(standin, ledger, deliv
     ledger.ingest([alert(1)], to("C0ALERTS"))
     standin.fail_next("chat.postMessage", "500")
     delivery.run_once()
+    delivery.now[0] = T0 + dt.timedelta(seconds=31)
     second = delivery.run_once()
     assert second.reposted_after_check == 1
     delivery.run_once()

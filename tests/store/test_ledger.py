@@ -46,7 +46,7 @@ def test_migrations_are_named_and_run_once(tmp_path):
     second = Ledger(tmp_path / "x.db")
     names = [r[0] for r in second.database.db.execute("SELECT name FROM _migrations")]
     second.close()
-    assert names == ["0001_initial"]
+    assert names == ["0001_initial", "0002_deliveries_claimed_at"]
 
 
 def test_connection_is_wal_and_synchronous_full(ledger):
@@ -105,7 +105,8 @@ def test_claim_moves_rows_to_sending_once(ledger):
     assert [d.state for d in claimed] == ["sending", "sending"]
     assert ledger.claim() == []
     assert {d.id for d in ledger.stuck_sending()} == {d.id for d in claimed}
-    assert ledger.stuck_sending(exclude_batches=[claimed[0].batch]) == []
+    assert ledger.stuck_sending(claimed_before=T0 - dt.timedelta(seconds=1)) == []
+    assert len(ledger.stuck_sending(claimed_before=T0)) == 2
 
 
 def test_pending_with_retry_time_waits(ledger):
