@@ -159,8 +159,12 @@ def severity_badge(severity: str | None, locale: str = "en-GB") -> str:
     style = _style(severity)
     french = language(locale) == "fr"
     if style is None:
+        name = (severity or "").strip()
+        if not name:
+            # The 2019 (quick-guide) API sends no severity at all: saying "unknown" on
+            # every alert would be noise, so only the neutral dot is shown.
+            return UNKNOWN_SEVERITY.emoji
         # An unknown value is still shown as sent, so nothing the API says is hidden.
-        name = (severity or "").strip() or (UNKNOWN_SEVERITY.fr if french else UNKNOWN_SEVERITY.en)
         return f"{UNKNOWN_SEVERITY.emoji} {name}"
     return f"{style.emoji} {style.fr if french else style.en}"
 

@@ -200,8 +200,8 @@ def test_default_locale_is_english() -> None:
         ("Warning", ":large_orange_circle: Warning", ":large_orange_circle: Avertissement"),
         ("Information", ":large_blue_circle: Information", ":large_blue_circle: Information"),
         ("critical", ":red_circle: Critical", ":red_circle: Critique"),
-        (None, ":white_circle: Unknown severity", ":white_circle: Gravité inconnue"),
-        ("", ":white_circle: Unknown severity", ":white_circle: Gravité inconnue"),
+        (None, ":white_circle:", ":white_circle:"),
+        ("", ":white_circle:", ":white_circle:"),
         ("Fatal", ":white_circle: Fatal", ":white_circle: Fatal"),
     ],
 )
