@@ -345,8 +345,12 @@ class Ledger:
                 [alert_id, channel],
             ).fetchone()
             if row is None:
+                # An alert we never recorded (pruned, or posted by another install): keep a
+                # closed placeholder so the acknowledgement sticks without showing as open.
                 db.execute(
-                    "INSERT OR IGNORE INTO alerts (id, vin, active) VALUES (?, '', 1)", [alert_id]
+                    """INSERT OR IGNORE INTO alerts (id, vin, active, updated_at)
+                    VALUES (?, '', 0, ?)""",
+                    [alert_id, iso(moment)],
                 )
                 db.execute(
                     """INSERT INTO deliveries (alert_id, channel, state, acked_by, acked_at,

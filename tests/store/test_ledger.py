@@ -135,6 +135,12 @@ def test_acknowledge_twice_reports_the_first(ledger):
     assert again == (False, "U1", T0)
 
 
+def test_acknowledging_an_unknown_alert_sticks_without_opening_it(ledger):
+    assert ledger.acknowledge("never-seen", "C1", "U1")[0] is True
+    assert ledger.acknowledge("never-seen", "C1", "U2")[0] is False
+    assert ledger.open_alerts() == []
+
+
 def test_deliveries_for_a_digest_message(ledger):
     ledger.ingest([alert("a1"), alert("a2")], to("C1"))
     rows = ledger.claim()
