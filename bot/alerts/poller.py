@@ -50,6 +50,31 @@ def to_stored(
     )
 
 
+def oldest_open_alerts(open_alerts: Iterable[StoredAlert]) -> dict[str, dt.datetime]:
+    """Vehicle id → start of its oldest alert we still believe open."""
+    oldest: dict[str, dt.datetime] = {}
+    for alert in open_alerts:
+        if alert.vehicle_id and alert.started_at:
+            known = oldest.get(alert.vehicle_id)
+            oldest[alert.vehicle_id] = min(known, alert.started_at) if known else alert.started_at
+    return oldest
+
+
+def query_since(
+    cursor: dt.datetime | None, oldest_open: dt.datetime | None, overlap: dt.timedelta
+) -> dt.datetime | None:
+    """Where a vehicle's alert query starts: None (everything) on its first poll.
+
+    Otherwise the cursor minus an overlap, reaching back to the oldest alert we believe open:
+    the spec does not say whether ``timestamps`` matches an alert's start or its whole life,
+    and an end must be noticed either way.
+    """
+    if cursor is None:
+        return None
+    since = cursor - overlap
+    return min(since, oldest_open) if oldest_open else since
+
+
 @dataclasses.dataclass(frozen=True)
 class QuotaBudget:
     """How often we may poll: never faster than configured, never past the daily quota."""
@@ -148,15 +173,16 @@ class Poller:
             log.warning("%s", report.skipped)
             return report
         cursors = self.ledger.cursors()
+        oldest_open = oldest_open_alerts(self.ledger.open_alerts())
         calls_before = self.api.calls
         started = self.clock()
 
         def fetch(vehicle: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Alert] | None]:
-            since = cursors.get(vehicle["id"])
+            since = query_since(
+                cursors.get(vehicle["id"]), oldest_open.get(vehicle["id"]), self.overlap
+            )
             try:
-                alerts = list(
-                    self.api.alerts(vehicle["id"], since=since - self.overlap if since else None)
-                )
+                alerts = list(self.api.alerts(vehicle["id"], since=since))
             except NoData:
                 alerts = []
             except CertificateError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+from bot.alerts.poller import query_since
 from bot.config import Settings
 from bot.psa.client import PsaClient
 from bot.slack.blocks import alert_ids_in
@@ -105,3 +106,13 @@ def test_the_quick_guide_api_style_feeds_the_same_pipeline(pipeline):
     assert posted(pipeline, FALLBACK) == Counter(dict.fromkeys(active, 1))
     texts = " ".join(str(m.blocks) for m in pipeline.slack.messages(FALLBACK))
     assert "Unknown severity" not in texts
+
+
+def test_the_query_reaches_back_to_the_oldest_open_alert():
+    cursor = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+    overlap = dt.timedelta(minutes=10)
+    opened = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+    assert query_since(None, opened, overlap) is None  # first poll: everything
+    assert query_since(cursor, None, overlap) == cursor - overlap
+    # Whatever `timestamps` matches (start or whole life), the open alert's end is seen.
+    assert query_since(cursor, opened, overlap) == opened
