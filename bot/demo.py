@@ -10,10 +10,18 @@ import contextlib
 import secrets
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+    from bot.__main__ import Fleetbot
+    from bot.sandbox.psa import PsaSandbox
+    from bot.sandbox.slack import SlackDriver, SlackStandIn
 
 ALERTS, OPS = "C0ALERTS", "C0OPS"
 MANAGER = "U0MANAGER"
@@ -27,8 +35,34 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+class DemoWorld(NamedTuple):
+    """The demo's parts: API sandbox, Slack stand-in, the bot, and a driver playing Slack."""
+
+    sandbox: PsaSandbox
+    slack: SlackStandIn
+    fleetbot: Fleetbot
+    driver: SlackDriver
+
+
+class LateApp:
+    """A WSGI app that answers 503 until the bot's app is set.
+
+    The bot's HTTP server must be listening before its settings can name the public URL
+    that push monitors call back, so the server starts first and gets the app after.
+    """
+
+    def __init__(self) -> None:
+        self.app: Callable[..., Iterable[bytes]] | None = None
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"starting"]
+        return self.app(environ, start_response)
+
+
 @contextlib.contextmanager
-def demo_world(workdir: Path) -> Iterator[tuple]:  # type: ignore[type-arg]
+def demo_world(workdir: Path) -> Iterator[DemoWorld]:
     """Sandbox API, Slack stand-in, the bot wired to both and served on 127.0.0.1."""
     from bot.__main__ import build_fleetbot
     from bot.sandbox.psa import PsaSandbox, SandboxCerts
@@ -40,13 +74,8 @@ def demo_world(workdir: Path) -> Iterator[tuple]:  # type: ignore[type-arg]
     webhook_token = secrets.token_urlsafe(16)
     with PsaSandbox(certs, vehicles=25) as sandbox, SlackStandIn(channels=(ALERTS, OPS)) as slack:
         slack.add_user(MANAGER, "manager")
-        # The bot's HTTP server must exist before settings name its public URL.
-        holder: dict[str, Callable] = {}  # type: ignore[type-arg]
-        server = serve(
-            make_wsgi_app_late(holder),
-            "127.0.0.1",
-            0,
-        )
+        late = LateApp()
+        server = serve(late, "127.0.0.1", 0)
         env = {
             **sandbox.env("fleets"),
             "SLACK_BOT_TOKEN": slack.bot_token,
@@ -60,30 +89,15 @@ def demo_world(workdir: Path) -> Iterator[tuple]:  # type: ignore[type-arg]
             "FLEETBOT_POLL_INTERVAL": "60",
         }
         fleetbot = build_fleetbot(Settings.from_env(env))
-        holder["app"] = make_wsgi_app(
-            fleetbot.app, psa_events=fleetbot.webhook, health=fleetbot.health
-        )
+        late.app = make_wsgi_app(fleetbot.app, psa_events=fleetbot.webhook, health=fleetbot.health)
         driver = SlackDriver(
             slack, server.url + "/slack/events", signing_secret, user_id=MANAGER, channel_id=OPS
         )
         try:
-            yield sandbox, slack, fleetbot, driver
+            yield DemoWorld(sandbox, slack, fleetbot, driver)
         finally:
             fleetbot.close()
             server.close()
-
-
-def make_wsgi_app_late(holder: dict) -> Callable:  # type: ignore[type-arg]
-    """A WSGI app that forwards to ``holder["app"]`` once the bot is built."""
-
-    def app(environ, start_response):  # type: ignore[no-untyped-def]
-        inner = holder.get("app")
-        if inner is None:
-            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-            return [b"starting"]
-        return inner(environ, start_response)
-
-    return app
 
 
 def run_demo(*, interactive: bool) -> int:
@@ -98,7 +112,7 @@ def run_demo(*, interactive: bool) -> int:
     return 0
 
 
-def show(slack, since: int) -> int:  # type: ignore[no-untyped-def]
+def show(slack: SlackStandIn, since: int) -> int:
     """Print what happened in Slack since ``since``; return the new mark."""
     text = slack.transcript(since=since).strip()
     if text:
@@ -106,7 +120,7 @@ def show(slack, since: int) -> int:  # type: ignore[no-untyped-def]
     return slack.mark()
 
 
-def command(slack, driver, line: str) -> None:  # type: ignore[no-untyped-def]
+def command(slack: SlackStandIn, driver: SlackDriver, line: str) -> None:
     """Send one slash command the way Slack does and print the conversation."""
     name, _, text = line.strip().partition(" ")
     mark = slack.mark()
@@ -119,7 +133,7 @@ def command(slack, driver, line: str) -> None:  # type: ignore[no-untyped-def]
     show(slack, mark)
 
 
-def tour(sandbox, slack, fleetbot, driver) -> None:  # type: ignore[no-untyped-def]
+def tour(sandbox: PsaSandbox, slack: SlackStandIn, fleetbot: Fleetbot, driver: SlackDriver) -> None:
     """The scripted part: first poll, a new alert, commands, a button, push, an alert ending."""
     vehicles = sandbox.vehicles()
     first, second = vehicles[0], vehicles[1]
@@ -178,7 +192,7 @@ def tour(sandbox, slack, fleetbot, driver) -> None:  # type: ignore[no-untyped-d
     say(RULE)
 
 
-def prompt(slack, driver) -> None:  # type: ignore[no-untyped-def]
+def prompt(slack: SlackStandIn, driver: SlackDriver) -> None:
     """Type slash commands (e.g. `/fleet vehicles`); an empty line or Ctrl-D quits."""
     say("Type a slash command (/trips, /alert, /fleet help); empty line to quit.")
     for line in sys.stdin:
