@@ -126,11 +126,6 @@ class Settings:
                 if path is not None and not path.is_file():
                     raise ConfigError(var, f"no such file: {path}")
 
-    @property
-    def push_enabled(self) -> bool:
-        """Monitor webhooks are accepted only when a shared secret is configured."""
-        return self.webhook_token is not None
-
 
 #: settings whose env name is not simply the upper-cased field name
 _FIELD_OF = {

@@ -22,7 +22,6 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.request.internals import build_context
 from waitress.channel import HTTPChannel
 
-from bot.slack.app import start_socket_mode
 from bot.slack.handling import new_ref
 
 if TYPE_CHECKING:
@@ -36,8 +35,6 @@ __all__ = [
     "WebApp",
     "make_wsgi_app",
     "serve",
-    "serve_forever",
-    "start_socket_mode",
 ]
 
 log = logging.getLogger(__name__)
@@ -309,17 +306,3 @@ def serve(
 ) -> Server:
     """Serve ``wsgi_app`` in a background thread; ``.url`` and ``.close()`` on the result."""
     return Server(wsgi_app, host, port, threads=threads).start()
-
-
-def serve_forever(
-    wsgi_app: Callable[..., Any], host: str, port: int, *, threads: int = SERVER_THREADS
-) -> None:
-    """Serve ``wsgi_app`` in this thread until interrupted (``fleetbot run`` in HTTP mode)."""
-    server = Server(wsgi_app, host, port, threads=threads)
-    log.info("listening on %s", server.url)
-    try:
-        server._server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()

@@ -14,7 +14,7 @@ def test_defaults_follow_the_design():
     assert settings.psa_api_style == "fleets"
     assert settings.slack_api_url == "https://slack.com/api/"
     assert (settings.poll_interval, settings.port, settings.host) == (60.0, 3000, "0.0.0.0")  # noqa: S104
-    assert settings.admins == frozenset() and settings.push_enabled is False
+    assert settings.admins == frozenset() and settings.webhook_token is None
 
 
 def test_values_are_parsed():
@@ -31,7 +31,7 @@ def test_values_are_parsed():
     assert settings.psa_api_style == "quickguide"
     assert settings.admins == {"U1", "U2"}
     assert settings.poll_interval == 30 and settings.retention_days == 7
-    assert settings.slack_api_url.endswith("/api/") and settings.push_enabled
+    assert settings.slack_api_url.endswith("/api/") and settings.webhook_token == "t"
 
 
 @pytest.mark.parametrize(

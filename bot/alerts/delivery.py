@@ -134,11 +134,8 @@ class DeliveryService:
     def _posted_alert_ids(self, channel: str, oldest: dt.datetime) -> dict[str, tuple[str, bool]]:
         found: dict[str, tuple[str, bool]] = {}
         for message in self.slack.history(channel, oldest=oldest.timestamp()):
-            ids = alert_ids_in(message.get("metadata"))
-            for alert_id in ids:
-                found.setdefault(
-                    alert_id, (str(message["ts"]), len(ids) > 1 or _is_digest(message))
-                )
+            for alert_id in alert_ids_in(message.get("metadata")):
+                found.setdefault(alert_id, (str(message["ts"]), _is_digest(message)))
         return found
 
     # -- (2) posting -------------------------------------------------------------------------

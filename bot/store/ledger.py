@@ -201,19 +201,6 @@ class Ledger:
                 )
         return IngestResult(new, ended, queued)
 
-    def known_alert_ids(self, alert_ids: Iterable[str]) -> set[str]:
-        """Which of these alert ids the ledger already has."""
-        ids = list(alert_ids)
-        found: set[str] = set()
-        db = self.database.db
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                r[0] for r in db.execute(f"SELECT id FROM alerts WHERE id IN ({marks})", chunk)
-            )
-        return found
-
     def alert(self, alert_id: str) -> StoredAlert | None:
         """One alert as last seen."""
         row = self.database.db.execute(

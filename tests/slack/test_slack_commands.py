@@ -245,7 +245,7 @@ def test_fleet_status_without_a_vehicle_shows_the_pipeline(world: World) -> None
     )
     world.services.ledger.set_state("quota", {"daily_limit": 100_000, "daily_remaining": 99_000})
     text = all_text(reply(world.driver.command("/fleet", "status")))
-    assert "25" in text and "99,000" in text
+    assert "25 vehicles" in text and "99,000 of 100000" in text
 
 
 def test_fleet_where(world: World) -> None:
