@@ -553,7 +553,7 @@ class PsaClient:
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
     @staticmethod
-    def _backoff(exc: Exception) -> bool | float:
+    def _backoff(exc: BaseException) -> bool | float:
         if not isinstance(exc, _Retry):
             return False
         return exc.wait if exc.wait is not None else True
