@@ -14,7 +14,10 @@
     ├── SlackError                   a Slack Web API call failed
     │   ├── ChannelUnavailable       channel_not_found / not_in_channel / is_archived: park route
     │   ├── SlackRateLimited         429 from Slack (carries retry_after): wait, then retry
-    │   └── OutcomeUnknown           the post may or may not have happened: reconcile, never retry
+    │   ├── OutcomeUnknown           the post may or may not have happened: reconcile, never retry
+    │   ├── SlackTokenRefused        invalid_auth / token_revoked / …: pause delivery, probe, resume
+    │   ├── MessageUnpostable        msg_too_long / invalid_blocks / …: this message never will be
+    │   └── MessageGone              message_not_found / cant_update_message: nothing left to edit
     └── UserInputError               a person typed something we cannot use (text is shown to them)
 
 httpx, ssl, sqlite3 and slack_sdk exceptions never leave the module that called them: they are
@@ -131,6 +134,18 @@ class SlackRateLimited(SlackError):
 
 class OutcomeUnknown(SlackError):
     """A post may have reached Slack without us seeing the answer: reconcile, do not re-post."""
+
+
+class SlackTokenRefused(SlackError):
+    """Slack refuses the bot token itself: nothing can be posted until it works again."""
+
+
+class MessageUnpostable(SlackError):
+    """Slack says this very message can never be posted (too long, invalid blocks, …)."""
+
+
+class MessageGone(SlackError):
+    """The message to edit is gone or can no longer be edited: give the edit up."""
 
 
 class UserInputError(FleetbotError):

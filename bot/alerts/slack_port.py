@@ -1,14 +1,24 @@
 """The few Slack Web API calls delivery makes, with Slack's failures translated to bot.errors.
 
-The distinction that matters: a post that certainly did not happen (429, a Slack error
-answer) may be retried; a post whose answer we never saw (timeout, dropped connection,
-5xx) raises OutcomeUnknown and is reconciled against the channel history instead.
+What each failure proves decides what delivery does with a row:
+
+- 429 / ``ratelimited``: nothing happened; wait ``Retry-After`` and post again.
+- a channel error: the route is unusable; park it (``ChannelUnavailable``).
+- the token is refused (``TOKEN_ERRORS``): nothing can happen until it works; pause delivery,
+  rows stay pending (``SlackTokenRefused``).
+- no answer, a 5xx, or an error saying Slack itself failed (``UNSURE_ERRORS``) to a post: it
+  may have been stored; reconcile against the channel, never blind-retry (``OutcomeUnknown``).
+- an error proving this very message can never be posted (``UNPOSTABLE_ERRORS``): failed for
+  good, admins are told (``MessageUnpostable``).
+- an edit whose message is gone (``GONE_ERRORS``): give the edit up (``MessageGone``).
+- anything else: plain ``SlackError``; delivery retries it with backoff and a cap.
 """
 
 from __future__ import annotations
 
 import http.client
 import socket
+import threading
 import urllib.error
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -16,9 +26,75 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import ChannelUnavailable, OutcomeUnknown, SlackError, SlackRateLimited
+from bot.errors import (
+    ChannelUnavailable,
+    MessageGone,
+    MessageUnpostable,
+    OutcomeUnknown,
+    SlackError,
+    SlackRateLimited,
+    SlackTokenRefused,
+)
 
-CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+CHANNEL_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        # The workspace forbids posting there: a channel setting, so park the route like the rest.
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+    }
+)
+# The token (or the app's grant) is refused: every call fails alike until someone fixes it, so
+# failing rows would turn a token rotation into silent loss. `missing_scope` belongs here too:
+# a reinstall without chat:write is a workspace setting an admin fixes, not a bad message.
+TOKEN_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "missing_scope",
+        "no_permission",
+        "not_allowed_token_type",
+        "team_access_not_granted",
+        "ekm_access_denied",
+        "org_login_required",
+        "team_is_restricted",
+        "enterprise_is_restricted",
+        "access_denied",
+    }
+)
+# Slack failed on its side: a post may or may not have been stored.
+UNSURE_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+# Only errors about the message itself: sending the same message again can never work.
+UNPOSTABLE_ERRORS = frozenset(
+    {
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "no_text",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "too_many_attachments",
+        "invalid_attachments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "metadata_must_be_sent_from_app",
+        "invalid_arguments",
+        "invalid_charset",
+        "invalid_form_data",
+        "invalid_json",
+        "json_not_object",
+    }
+)
+GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
 _TRANSPORT_ERRORS = (
     urllib.error.URLError,
@@ -35,6 +111,8 @@ class SlackPort:
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
+        self._bot_id: str | None = None
+        self._bot_id_lock = threading.Lock()
 
     def post(self, channel: str, message: Mapping[str, Any]) -> str:
         """Post a message; return its ts."""
@@ -48,6 +126,21 @@ class SlackPort:
     def post_text(self, channel: str, text: str) -> None:
         """A plain notice (admin warnings)."""
         self._call("chat_postMessage", channel, unknown_outcome=True, text=text)
+
+    def auth_test(self) -> dict[str, Any]:
+        """``auth.test``: the cheapest call that proves the token works (used as a probe)."""
+        response = self._call("auth_test", None, unknown_outcome=False)
+        data = dict(response.data) if hasattr(response, "data") else dict(response)
+        if data.get("bot_id"):
+            self._bot_id = str(data["bot_id"])
+        return data
+
+    def own_bot_id(self) -> str | None:
+        """This app's ``bot_id`` (from ``auth.test``, asked once and cached)."""
+        with self._bot_id_lock:
+            if self._bot_id is None:
+                self.auth_test()
+            return self._bot_id
 
     def history(self, channel: str, *, oldest: float) -> Iterator[dict[str, Any]]:
         """Channel messages newer than ``oldest`` (epoch seconds), with their metadata."""
@@ -67,11 +160,15 @@ class SlackPort:
             if not response.get("has_more") or not cursor:
                 return
 
-    def _call(self, method: str, channel: str, *, unknown_outcome: bool, **kwargs: Any) -> Any:
+    def _call(
+        self, method: str, channel: str | None, *, unknown_outcome: bool, **kwargs: Any
+    ) -> Any:
+        if channel is not None:
+            kwargs["channel"] = channel
         try:
-            return getattr(self.client, method)(channel=channel, **kwargs)
+            return getattr(self.client, method)(**kwargs)
         except SlackApiError as exc:
-            raise _translate(exc, method, channel, unknown_outcome) from exc
+            raise translate(exc, method, channel, unknown_outcome) from exc
         except _TRANSPORT_ERRORS as exc:
             reason = f"{type(exc).__name__}: {exc}"
             if unknown_outcome:
@@ -82,10 +179,14 @@ class SlackPort:
             raise SlackError(f"Slack unreachable for {method} ({reason})", channel=channel) from exc
 
 
-def _translate(exc: SlackApiError, method: str, channel: str, unknown_outcome: bool) -> SlackError:
+def translate(
+    exc: SlackApiError, method: str, channel: str | None, unknown_outcome: bool
+) -> SlackError:
+    """Slack's answer as the bot.errors class that says what delivery must do."""
     response = exc.response
     status = getattr(response, "status_code", None)
     error = response.get("error") if hasattr(response, "get") else None
+    where = f" in {channel}" if channel else ""
     if status == 429 or error == "ratelimited":
         headers = getattr(response, "headers", {}) or {}
         retry_after = _seconds(headers.get("Retry-After") or headers.get("retry-after"))
@@ -94,15 +195,27 @@ def _translate(exc: SlackApiError, method: str, channel: str, unknown_outcome: b
         )
     if error in CHANNEL_ERRORS:
         return ChannelUnavailable(
-            f"Slack refused {method} in {channel}: {error}", error=error, channel=channel
+            f"Slack refused {method}{where}: {error}", error=error, channel=channel
         )
-    if status is not None and status >= 500 and unknown_outcome:
+    if error in TOKEN_ERRORS:
+        return SlackTokenRefused(
+            f"Slack refuses the bot token ({error})", error=error, channel=channel
+        )
+    if error in GONE_ERRORS and method == "chat_update":
+        return MessageGone(f"the message{where} cannot be edited: {error}", error=error)
+    unsure = error in UNSURE_ERRORS or (status is not None and status >= 500)
+    if unsure and unknown_outcome:
         return OutcomeUnknown(
-            f"Slack answered HTTP {status} to {method} in {channel}; will reconcile",
+            f"Slack answered {error or f'HTTP {status}'} to {method}{where}; will reconcile",
+            error=error,
             channel=channel,
         )
+    if error in UNPOSTABLE_ERRORS:
+        return MessageUnpostable(
+            f"Slack refused {method}{where}: {error}", error=error, channel=channel
+        )
     return SlackError(
-        f"Slack refused {method} in {channel}: {error or status}", error=error, channel=channel
+        f"Slack refused {method}{where}: {error or status}", error=error, channel=channel
     )
 
 

@@ -8,7 +8,7 @@ Slack's ``<!date^…>`` so each reader sees their own local time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from bot.alerts.render import alert_text, severity_badge
@@ -38,6 +38,7 @@ TEXT = {
     "digest_title": "{count} new vehicle alerts",
     "digest_more": "Acknowledge each alert here; `/alert <vehicle>` shows the details.",
     "unknown_place": "position unknown",
+    "held": ":mute: Held back by a mute until now",
 }
 
 Message = dict[str, Any]
@@ -126,9 +127,13 @@ def alert_message(
     locale: str = "en-GB",
     acked_by: str | None = None,
     acked_at: dt.datetime | None = None,
+    held_by_mute: bool = False,
 ) -> Message:
     """The channel message for one alert, with its buttons and ``fleet_alert`` metadata."""
     headline = alert_line(alert, vehicle_name, locale)
+    status = alert_status_lines(alert, acked_by, acked_at)
+    if held_by_mute:
+        status.append(TEXT["held"])
     buttons = [button(TEXT["details"], ACTION_DETAILS, alert.id)]
     if not acked_by:
         buttons.insert(0, button(TEXT["acknowledge"], ACTION_ACK, alert.id, "primary"))
@@ -140,7 +145,7 @@ def alert_message(
         "text": f"{headline} ({alert.vin})",
         "blocks": [
             section(headline),
-            context("\n".join(alert_status_lines(alert, acked_by, acked_at))),
+            context("\n".join(status)),
             {"type": "actions", "block_id": f"alert:{alert.id}", "elements": buttons},
         ],
         "metadata": {
@@ -155,6 +160,7 @@ def digest_message(
     *,
     names: Mapping[str, str],
     locale: str = "en-GB",
+    held: Collection[str] = (),
 ) -> Message:
     """One message for a burst of alerts in one channel (``fleet_alert_digest`` metadata).
 
@@ -169,7 +175,10 @@ def digest_message(
     ]
     for alert, acked_by in items:
         line = alert_line(alert, names.get(alert.vin, alert.vin), locale)
-        block = section(f"{line}\n{' · '.join(alert_status_lines(alert, acked_by, None))}")
+        status = alert_status_lines(alert, acked_by, None)
+        if alert.id in held:
+            status.append(TEXT["held"])
+        block = section(f"{line}\n{' · '.join(status)}")
         if acked_by is None:
             block["accessory"] = button(TEXT["acknowledge"], ACTION_DIGEST_ACK, alert.id)
         blocks.append(block)

@@ -352,7 +352,7 @@ def _unsubscribe(services: SlackServices, rest: list[str], user: str, channel: s
 def _routes(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
     return views.routes_message(
         services.ledger.routes(),
-        services.ledger.mutes(services.clock()),
+        {m.vin: m.until for m in services.ledger.mutes(services.clock())},
         services.directory.names(),
         services.settings.alert_channel,
     )
@@ -364,7 +364,7 @@ def _mute(services: SlackServices, rest: list[str], user: str, channel: str) -> 
     duration = parse_duration(rest[1])
     entry = services.directory.resolve(rest[0])
     until = services.clock() + duration
-    services.ledger.mute(entry.vin, until, by=user)
+    services.ledger.mute(entry.vin, until, by=user)  # the whole vehicle; Critical still posted
     return views.text_reply(texts.MUTED.format(vehicle=entry.name, until=slack_date(until)))
 
 
@@ -541,7 +541,12 @@ def mute_for_a_day(services: SlackServices, click: Click) -> Message:
     """The Mute 24 h button (admins only): no alerts for this vehicle for a day."""
     require_admin(services, click.user, "mute_button")
     until = services.clock() + MUTE_BUTTON_DURATION
-    services.ledger.mute(click.value, until, by=click.user)
+    # That alert's type on that vehicle, whatever its severity (DESIGN §5).
+    rows = services.ledger.deliveries_for_message(click.channel, click.ts)
+    types = sorted({d.alert.type for d in rows if d.alert.vin == click.value} - {""})
+    services.ledger.mute(
+        click.value, until, by=click.user, types=types or None, include_critical=bool(types)
+    )
     name = services.directory.name_of(click.value)
     return views.text_reply(texts.MUTED_BUTTON.format(vehicle=name, until=slack_date(until)))
 

@@ -1,5 +1,23 @@
 """The SQLite ledger (sqlite-utils): directory, routes, mutes, cursors, outbox, acknowledgements."""
 
-from bot.store.ledger import Delivery, IngestResult, Ledger, Route, StoredAlert
+from bot.store.ledger import (
+    Delivery,
+    Destination,
+    IngestResult,
+    Ledger,
+    Mute,
+    Release,
+    Route,
+    StoredAlert,
+)
 
-__all__ = ["Delivery", "IngestResult", "Ledger", "Route", "StoredAlert"]
+__all__ = [
+    "Delivery",
+    "Destination",
+    "IngestResult",
+    "Ledger",
+    "Mute",
+    "Release",
+    "Route",
+    "StoredAlert",
+]

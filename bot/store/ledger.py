@@ -2,7 +2,12 @@
 
 Every method is one transaction. Alerts and the poll cursors that found them commit together,
 so a crash either keeps both or neither. Deliveries move pending → sending → sent | failed;
-a row left in ``sending`` by a crash is reconciled against Slack before any re-post.
+a row left in ``sending`` by a crash is reconciled against Slack before any re-post. A muted
+alert's rows start ``held`` (tied to the mute) and become pending when the mute ends or is
+lifted, or ``closed`` if the alert ended meanwhile.
+
+Months of operation: an alert id is remembered for as long as a poll can still return it
+(see :meth:`Ledger.prune`), and an ended alert never reopens (see :meth:`Ledger.ingest`).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import dataclasses
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,11 @@ from bot.store.db import Database
 from bot.store.migrations import MIGRATIONS
 
 Clock = Callable[[], dt.datetime]
+
+#: an ended alert is remembered this much longer than any poll window could reach back
+WINDOW_MARGIN = dt.timedelta(days=1)
+#: SQLite's default limit on bound parameters is 999 in old builds: chunk lists below that
+_CHUNK = 500
 
 
 def utcnow() -> dt.datetime:
@@ -76,6 +86,30 @@ class Delivery:
     batch: str | None
     last_error: str | None
     created_at: dt.datetime
+    held_by_mute: bool = False  # a mute held it back; its message says so
+    strikes: int = 0  # unrecognised Slack errors so far
+    update_attempts: int = 0  # failed in-place edits so far
+
+
+@dataclasses.dataclass(frozen=True)
+class Destination:
+    """Where a router sends an alert: a channel, held back by mute ``held_by`` when given."""
+
+    channel: str
+    held_by: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Mute:
+    """Hold back a vehicle's alerts (only ``types``, when given) until ``until``."""
+
+    id: int
+    vin: str
+    until: dt.datetime
+    types: tuple[str, ...] | None  # None: every type
+    include_critical: bool  # `all` given, or the per-type Mute button
+    muted_by: str | None
+    muted_at: dt.datetime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,9 +137,20 @@ class IngestResult:
     new_alerts: int = 0
     ended_alerts: int = 0
     deliveries: int = 0
+    held: int = 0
+    stale: int = 0
 
 
-Router = Callable[[StoredAlert], Sequence[str]]
+@dataclasses.dataclass(frozen=True)
+class Release:
+    """What :meth:`Ledger.release_held` did."""
+
+    posted: int = 0
+    closed: int = 0
+    still_held: int = 0
+
+
+Router = Callable[[StoredAlert], Sequence["str | Destination"]]
 
 
 class Ledger:
@@ -141,14 +186,18 @@ class Ledger:
         ``baseline`` names vehicles seen for the first time: their alerts that have already
         ended are recorded but not posted (on first start only what is active matters). Any
         other new alert is posted, ended or not; an alert we knew as active that has now
-        ended marks its messages for an in-place update.
+        ended marks its messages for an in-place update. A router's :class:`Destination`
+        with ``held_by`` queues the row ``held`` by that mute instead of pending.
+
+        Replays and out-of-order events never move an alert back: an ended alert stays ended,
+        and a record whose ``updated_at`` is older than the one we hold changes nothing.
         """
         now = iso(self.clock())
-        new = ended = queued = 0
+        new = ended = queued = held = stale = 0
         with self.database.transaction() as db:
             for alert in alerts:
                 row = db.execute(
-                    "SELECT active, end_at FROM alerts WHERE id = ?", [alert.id]
+                    "SELECT active, updated_at FROM alerts WHERE id = ?", [alert.id]
                 ).fetchone()
                 values = [
                     alert.vehicle_id,
@@ -171,27 +220,40 @@ class Ledger:
                     new += 1
                     if alert.ended and alert.vehicle_id in baseline:
                         continue
-                    for channel in dict.fromkeys(route(alert)):
+                    for dest in _destinations(route(alert)):
                         cur = db.execute(
-                            """INSERT OR IGNORE INTO deliveries (alert_id, channel, created_at)
-                            VALUES (?, ?, ?)""",
-                            [alert.id, channel, now],
+                            """INSERT OR IGNORE INTO deliveries (alert_id, channel, created_at,
+                            state, held_by) VALUES (?, ?, ?, ?, ?)""",
+                            [
+                                alert.id,
+                                dest.channel,
+                                now,
+                                "pending" if dest.held_by is None else "held",
+                                dest.held_by,
+                            ],
                         )
-                        queued += cur.rowcount
+                        if dest.held_by is None:
+                            queued += cur.rowcount
+                        else:
+                            held += cur.rowcount
                     continue
-                was_active = bool(row[0])
-                if was_active and alert.ended:
+                if not row[0]:
+                    continue  # ended stays ended, whatever a replay or a late event says
+                known = from_iso(row[1])
+                if not alert.ended and known and alert.updated_at and alert.updated_at < known:
+                    stale += 1  # older than what we hold (out of order, or replayed)
+                    continue
+                if alert.ended:
                     ended += 1
                     db.execute(
                         "UPDATE deliveries SET update_pending = 1 WHERE alert_id = ?", [alert.id]
                     )
-                if was_active or alert.ended is False:
-                    db.execute(
-                        """UPDATE alerts SET vehicle_id = ?, vin = ?, type = ?, severity = ?,
-                        active = ?, started_at = ?, end_at = ?, updated_at = ?, payload = ?
-                        WHERE id = ?""",
-                        [*values, alert.id],
-                    )
+                db.execute(
+                    """UPDATE alerts SET vehicle_id = ?, vin = ?, type = ?, severity = ?,
+                    active = ?, started_at = ?, end_at = ?, updated_at = ?, payload = ?
+                    WHERE id = ?""",
+                    [*values, alert.id],
+                )
             for vehicle_id, since in (cursors or {}).items():
                 db.execute(
                     """INSERT INTO cursors (vehicle_id, since, polled_at) VALUES (?, ?, ?)
@@ -199,7 +261,7 @@ class Ledger:
                     polled_at = excluded.polled_at""",
                     [vehicle_id, iso(since), now],
                 )
-        return IngestResult(new, ended, queued)
+        return IngestResult(new, ended, queued, held, stale)
 
     def alert(self, alert_id: str) -> StoredAlert | None:
         """One alert as last seen."""
@@ -266,10 +328,13 @@ class Ledger:
             "d.state = 'sending' AND coalesce(d.claimed_at, '') <= ?", [iso(claimed_before)]
         )
 
-    def updates_due(self, *, limit: int = 200) -> list[Delivery]:
-        """Sent messages whose alert has ended since: edit them in place."""
+    def updates_due(self, *, limit: int = 200, now: dt.datetime | None = None) -> list[Delivery]:
+        """Sent messages whose alert has ended since, and whose last failed edit has waited."""
         return self._deliveries(
-            "d.state = 'sent' AND d.update_pending = 1 AND d.slack_ts IS NOT NULL", [], limit=limit
+            """d.state = 'sent' AND d.update_pending = 1 AND d.slack_ts IS NOT NULL
+            AND (d.next_update_at IS NULL OR d.next_update_at <= ?)""",
+            [iso(now or self.clock())],
+            limit=limit,
         )
 
     def mark_sent(self, ids: Sequence[int], *, slack_ts: str, digest: bool = False) -> None:
@@ -281,11 +346,21 @@ class Ledger:
         )
 
     def mark_pending(
-        self, ids: Sequence[int], *, error: str, retry_at: dt.datetime | None = None
+        self,
+        ids: Sequence[int],
+        *,
+        error: str,
+        retry_at: dt.datetime | None = None,
+        strike: bool = False,
     ) -> None:
-        """Not posted (known for sure): try again, not before ``retry_at``."""
+        """Not posted (known for sure): try again, not before ``retry_at``.
+
+        ``strike`` counts an unrecognised Slack error against the row (delivery caps them).
+        """
         self._update_many(
-            ids, "state = 'pending', last_error = ?, next_attempt_at = ?", [error, iso(retry_at)]
+            ids,
+            "state = 'pending', last_error = ?, next_attempt_at = ?, strikes = strikes + ?",
+            [error, iso(retry_at), int(strike)],
         )
 
     def mark_failed(self, ids: Sequence[int], *, error: str) -> None:
@@ -319,7 +394,59 @@ class Ledger:
 
     def mark_updated(self, ids: Sequence[int]) -> None:
         """The in-place update after an alert ended went through."""
-        self._update_many(ids, "update_pending = 0", [])
+        self._update_many(ids, "update_pending = 0, update_attempts = 0, next_update_at = NULL", [])
+
+    def defer_update(self, ids: Sequence[int], *, error: str, retry_at: dt.datetime) -> None:
+        """An in-place edit failed for now: try again, not before ``retry_at``."""
+        self._update_many(
+            ids,
+            "update_attempts = update_attempts + 1, next_update_at = ?, last_error = ?",
+            [iso(retry_at), error],
+        )
+
+    def give_up_update(self, ids: Sequence[int], *, error: str) -> None:
+        """An in-place edit can never work (the message is gone): stop trying."""
+        self._update_many(ids, "update_pending = 0, next_update_at = NULL, last_error = ?", [error])
+
+    def held_due(self, now: dt.datetime | None = None) -> list[Delivery]:
+        """Held rows whose mute has ended or was lifted: post, close or hold them again."""
+        return self._deliveries(
+            """d.state = 'held' AND (d.held_by IS NULL
+            OR d.held_by NOT IN (SELECT id FROM mutes WHERE until > ?))""",
+            [iso(now or self.clock())],
+        )
+
+    def release_held(
+        self,
+        *,
+        post: Sequence[int] = (),
+        close: Sequence[int] = (),
+        hold: Mapping[int, int] | None = None,
+    ) -> Release:
+        """Held rows become pending (``post``), ``closed`` unposted, or held by another mute."""
+        released = closed = rehold = 0
+        with self.database.transaction() as db:
+            for chunk in _chunks(post):
+                marks = ",".join("?" * len(chunk))
+                released += db.execute(
+                    f"""UPDATE deliveries SET state = 'pending', held_by = NULL, was_held = 1,
+                    next_attempt_at = NULL WHERE state = 'held' AND id IN ({marks})""",
+                    list(chunk),
+                ).rowcount
+            for chunk in _chunks(close):
+                marks = ",".join("?" * len(chunk))
+                closed += db.execute(
+                    f"""UPDATE deliveries SET state = 'closed', held_by = NULL, was_held = 1,
+                    update_pending = 0, last_error = 'ended while held by a mute'
+                    WHERE state = 'held' AND id IN ({marks})""",
+                    list(chunk),
+                ).rowcount
+            for delivery_id, mute_id in (hold or {}).items():
+                rehold += db.execute(
+                    "UPDATE deliveries SET held_by = ? WHERE state = 'held' AND id = ?",
+                    [mute_id, delivery_id],
+                ).rowcount
+        return Release(released, closed, rehold)
 
     def acknowledge(
         self, alert_id: str, channel: str, user: str, at: dt.datetime | None = None
@@ -369,17 +496,51 @@ class Ledger:
         return {state: n for state, n in rows}
 
     def prune(self, older_than: dt.timedelta) -> int:
-        """Forget delivered or failed rows (and ended alerts) older than ``older_than``."""
-        cutoff = iso(self.clock() - older_than)
+        """Forget what can no longer matter, in three steps; returns delivery rows deleted.
+
+        1. Delivery rows older than ``older_than`` whose alert has ended and whose message
+           needs no more edits (an open alert keeps its rows, so it still gets its "ended"
+           edit however long it lasts).
+        2. Ended alerts left without rows keep their id as a tombstone (payload dropped).
+        3. A tombstone goes only once no poll can return its alert again: the poller asks each
+           vehicle from its cursor, reaching back to its oldest open alert, and the API may
+           return any alert whose life overlaps that window (see ``poller.query_since``).
+           A vehicle without a cursor is polled as new, where ended alerts are never posted.
+        Expired mutes that hold nothing go too.
+        """
+        now = self.clock()
+        cutoff = iso(now - older_than)
         with self.database.transaction() as db:
             cur = db.execute(
-                """DELETE FROM deliveries WHERE state IN ('sent', 'failed')
-                AND update_pending = 0 AND coalesce(sent_at, created_at) < ?""",
+                """DELETE FROM deliveries WHERE state IN ('sent', 'failed', 'closed')
+                AND update_pending = 0 AND coalesce(sent_at, created_at) < ?
+                AND alert_id IN (SELECT id FROM alerts WHERE active = 0)""",
                 [cutoff],
             )
+            ended = "coalesce(end_at, updated_at, first_seen_at, '')"
             db.execute(
-                """DELETE FROM alerts WHERE active = 0 AND coalesce(end_at, updated_at) < ?
+                f"""UPDATE alerts SET payload = NULL WHERE active = 0 AND payload IS NOT NULL
+                AND {ended} < ? AND id NOT IN (SELECT alert_id FROM deliveries)""",
+                [cutoff],
+            )
+            floors = _window_floors(db)
+            lowest = min(floors.values(), default=None)
+            gone: list[str] = []
+            for alert_id, vehicle_id, end in db.execute(
+                f"""SELECT id, vehicle_id, {ended} FROM alerts WHERE active = 0 AND {ended} < ?
                 AND id NOT IN (SELECT alert_id FROM deliveries)""",
+                [cutoff],
+            ):
+                floor = floors.get(vehicle_id) if vehicle_id else lowest
+                if floor is None or end < floor:
+                    gone.append(alert_id)
+            for chunk in _chunks(gone):
+                db.execute(
+                    f"DELETE FROM alerts WHERE id IN ({','.join('?' * len(chunk))})", list(chunk)
+                )
+            db.execute(
+                """DELETE FROM mutes WHERE until < ? AND id NOT IN
+                (SELECT held_by FROM deliveries WHERE held_by IS NOT NULL)""",
                 [cutoff],
             )
         return cur.rowcount
@@ -454,27 +615,63 @@ class Ledger:
             )
             return cur.rowcount > 0
 
-    def mute(self, vin: str, until: dt.datetime, by: str | None = None) -> None:
-        """No alerts for this vehicle until ``until``."""
+    def mute(
+        self,
+        vin: str,
+        until: dt.datetime,
+        *,
+        by: str | None = None,
+        types: Sequence[str] | None = None,
+        include_critical: bool = False,
+    ) -> Mute:
+        """Hold back this vehicle's alerts (only ``types``, if given) until ``until``.
+
+        Critical alerts still go through unless ``include_critical``. A vehicle may have
+        several mutes; each holds what it covers.
+        """
+        moment = self.clock()
+        kept = tuple(types) if types else None
         with self.database.transaction() as db:
-            db.execute(
-                """INSERT INTO mutes (vin, until, muted_by, muted_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(vin) DO UPDATE SET until = excluded.until,
-                muted_by = excluded.muted_by, muted_at = excluded.muted_at""",
-                [vin, iso(until), by, iso(self.clock())],
+            cur = db.execute(
+                """INSERT INTO mutes (vin, until, types, include_critical, muted_by, muted_at)
+                VALUES (?, ?, ?, ?, ?, ?)""",
+                [
+                    vin,
+                    iso(until),
+                    json.dumps(list(kept)) if kept else None,
+                    int(include_critical),
+                    by,
+                    iso(moment),
+                ],
             )
+        return Mute(int(cur.lastrowid or 0), vin, until, kept, include_critical, by, moment)
 
-    def unmute(self, vin: str) -> bool:
-        """Lift a mute; True if there was one."""
+    def unmute(self, vin: str) -> int:
+        """Lift every mute of the vehicle (what they held is posted next run); returns how many."""
         with self.database.transaction() as db:
-            return db.execute("DELETE FROM mutes WHERE vin = ?", [vin]).rowcount > 0
+            return db.execute(
+                "DELETE FROM mutes WHERE vin = ? AND until > ?", [vin, iso(self.clock())]
+            ).rowcount
 
-    def mutes(self, now: dt.datetime | None = None) -> dict[str, dt.datetime]:
-        """Mutes still in force: VIN → until."""
+    def mutes(self, now: dt.datetime | None = None) -> list[Mute]:
+        """Mutes in force, by VIN then end."""
         rows = self.database.db.execute(
-            "SELECT vin, until FROM mutes WHERE until > ?", [iso(now or self.clock())]
+            """SELECT id, vin, until, types, include_critical, muted_by, muted_at FROM mutes
+            WHERE until > ? ORDER BY vin, until, id""",
+            [iso(now or self.clock())],
         )
-        return {vin: from_iso(until) for vin, until in rows}  # type: ignore[misc]
+        return [
+            Mute(
+                id=r[0],
+                vin=r[1],
+                until=dt.datetime.fromisoformat(r[2]),
+                types=tuple(json.loads(r[3])) if r[3] else None,
+                include_critical=bool(r[4]),
+                muted_by=r[5],
+                muted_at=dt.datetime.fromisoformat(r[6]),
+            )
+            for r in rows
+        ]
 
     def replace_vehicles(self, vehicles: Iterable[Mapping[str, Any]]) -> int:
         """Refresh the fleet directory (rows with id, vin, brand, model, energy, payload)."""
@@ -580,7 +777,7 @@ class Ledger:
         rows = self.database.db.execute(
             f"""SELECT d.id, d.channel, d.state, d.attempts, d.slack_ts, d.digest,
             d.update_pending, d.acked_by, d.acked_at, d.batch, d.last_error, d.created_at,
-            {_ALERT_COLUMNS}
+            d.was_held, d.strikes, d.update_attempts, {_ALERT_COLUMNS}
             FROM deliveries d JOIN alerts a ON a.id = d.alert_id
             WHERE {where} ORDER BY d.channel, d.id LIMIT ?""",
             [*args, limit],
@@ -599,7 +796,10 @@ class Ledger:
                 batch=r[9],
                 last_error=r[10],
                 created_at=dt.datetime.fromisoformat(r[11]),
-                alert=_alert(r[12:]),
+                held_by_mute=bool(r[12]),
+                strikes=r[13],
+                update_attempts=r[14],
+                alert=_alert(r[15:]),
             )
             for r in rows
         ]
@@ -609,6 +809,38 @@ _ALERT_COLUMNS = (
     "a.id, a.vehicle_id, a.vin, a.type, a.severity, a.active, a.started_at, a.end_at, "
     "a.updated_at, a.payload"
 )
+
+
+def _destinations(routed: Iterable[str | Destination]) -> list[Destination]:
+    """A router's answer as destinations, one per channel (the first one wins)."""
+    seen: dict[str, Destination] = {}
+    for item in routed:
+        dest = item if isinstance(item, Destination) else Destination(item)
+        seen.setdefault(dest.channel, dest)
+    return list(seen.values())
+
+
+def _window_floors(db: Any) -> dict[str, str]:
+    """Vehicle id → the earliest moment a poll of it may still ask about (ISO, with margin)."""
+    oldest_open = {
+        vehicle_id: started
+        for vehicle_id, started in db.execute(
+            """SELECT vehicle_id, min(started_at) FROM alerts
+            WHERE active = 1 AND vehicle_id IS NOT NULL AND started_at IS NOT NULL
+            GROUP BY vehicle_id"""
+        )
+    }
+    floors: dict[str, str] = {}
+    for vehicle_id, since in db.execute("SELECT vehicle_id, since FROM cursors"):
+        reach = min(filter(None, (since, oldest_open.get(vehicle_id))), default=None)
+        if reach:
+            floors[vehicle_id] = iso(dt.datetime.fromisoformat(reach) - WINDOW_MARGIN) or ""
+    return floors
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
 
 
 def _alert(row: Sequence[Any]) -> StoredAlert:

@@ -71,7 +71,62 @@ def _claimed_at(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE deliveries ADD COLUMN claimed_at TEXT")
 
 
+def _holds_and_retries(db: sqlite_utils.Database) -> None:
+    # Deliveries gain two states: `held` (a mute holds the alert back until `held_by` ends) and
+    # `closed` (held, but the alert ended before the mute did: recorded, never posted). SQLite
+    # cannot change a CHECK constraint in place, so the table is rebuilt with its rows.
+    # `strikes` counts unrecognised Slack errors (retried, then failed); `update_attempts` and
+    # `next_update_at` back off an in-place edit that keeps failing; `was_held` makes the
+    # message say that a mute held it.
+    db.execute(
+        """CREATE TABLE deliveries_v3 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            alert_id TEXT NOT NULL REFERENCES alerts(id), channel TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('held', 'pending', 'sending', 'sent', 'failed', 'closed')),
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+            batch TEXT, slack_ts TEXT, digest INTEGER NOT NULL DEFAULT 0,
+            update_pending INTEGER NOT NULL DEFAULT 0,
+            acked_by TEXT, acked_at TEXT,
+            created_at TEXT NOT NULL, sent_at TEXT, next_attempt_at TEXT, claimed_at TEXT,
+            held_by INTEGER, was_held INTEGER NOT NULL DEFAULT 0,
+            strikes INTEGER NOT NULL DEFAULT 0,
+            update_attempts INTEGER NOT NULL DEFAULT 0, next_update_at TEXT,
+            UNIQUE (alert_id, channel))"""
+    )
+    db.execute(
+        """INSERT INTO deliveries_v3 (id, alert_id, channel, state, attempts, last_error, batch,
+            slack_ts, digest, update_pending, acked_by, acked_at, created_at, sent_at,
+            next_attempt_at, claimed_at)
+        SELECT id, alert_id, channel, state, attempts, last_error, batch, slack_ts, digest,
+            update_pending, acked_by, acked_at, created_at, sent_at, next_attempt_at, claimed_at
+        FROM deliveries"""
+    )
+    db.execute("DROP TABLE deliveries")
+    db.execute("ALTER TABLE deliveries_v3 RENAME TO deliveries")
+    db.execute("CREATE INDEX deliveries_state ON deliveries(state, channel)")
+    db.execute("CREATE INDEX deliveries_message ON deliveries(channel, slack_ts)")
+    db.execute("CREATE INDEX alerts_vehicle ON alerts(vehicle_id, active)")
+    # Several mutes per vehicle, each with optional types (JSON array) and an `all` flag.
+    # A mute from before could only silence the whole vehicle: it is carried over as one, and
+    # Critical alerts get through it, as the contract now says of any mute without `all`.
+    db.execute(
+        """CREATE TABLE mutes_v3 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, vin TEXT NOT NULL, until TEXT NOT NULL,
+            types TEXT, include_critical INTEGER NOT NULL DEFAULT 0,
+            muted_by TEXT, muted_at TEXT)"""
+    )
+    db.execute(
+        """INSERT INTO mutes_v3 (vin, until, muted_by, muted_at)
+        SELECT vin, until, muted_by, coalesce(muted_at, until) FROM mutes"""
+    )
+    db.execute("DROP TABLE mutes")
+    db.execute("ALTER TABLE mutes_v3 RENAME TO mutes")
+    db.execute("CREATE INDEX mutes_vin ON mutes(vin, until)")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", _initial),
     ("0002_deliveries_claimed_at", _claimed_at),
+    ("0003_holds_and_retries", _holds_and_retries),
 ]

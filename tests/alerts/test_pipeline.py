@@ -65,13 +65,41 @@ def test_an_ended_alert_updates_its_message(pipeline):
     assert posted(pipeline)[alert["id"]] == 1
 
 
-def test_a_muted_vehicle_posts_nothing(pipeline):
+def test_a_mute_holds_alerts_and_posts_them_when_lifted(pipeline):
     pipeline.cycle()
     vin = pipeline.sandbox.vehicles()[2]["vin"]
-    pipeline.ledger.mute(vin, dt.datetime.now(dt.UTC) + dt.timedelta(hours=24))
-    alert = pipeline.sandbox.add_alert(vin, type="EngineFault", severity="Critical")
+    pipeline.ledger.mute(vin, dt.datetime.now(dt.UTC) + dt.timedelta(hours=24), by="U0ADMIN")
+    brake = pipeline.sandbox.add_alert(vin, type="BrakeFailure", severity="Critical")
+    washer = pipeline.sandbox.add_alert(vin, type="AddWasherFluid", severity="Warning")
+    brief = pipeline.sandbox.add_alert(vin, type="RiskOfIce", severity="Information")
     pipeline.cycle()
-    assert posted(pipeline)[alert["id"]] == 0
+    # Critical goes through a mute without `all`; the others are held, not dropped.
+    assert posted(pipeline)[brake["id"]] == 1
+    assert posted(pipeline)[washer["id"]] == posted(pipeline)[brief["id"]] == 0
+    assert pipeline.ledger.counts()["held"] == 2
+    pipeline.sandbox.end_alert(brief["id"])
+    pipeline.cycle()
+    assert pipeline.ledger.unmute(vin) == 1
+    report = pipeline.delivery.run_once()
+    assert (report.released, report.closed_held) == (1, 1)
+    counts = posted(pipeline)
+    assert counts[washer["id"]] == 1 and counts[brief["id"]] == 0 and counts[brake["id"]] == 1
+    [message] = [m for m in pipeline.slack.messages() if washer["id"] in alert_ids_in(m.metadata)]
+    assert "Held back by a mute" in str(message.blocks)
+    assert pipeline.ledger.delivery(brief["id"], FALLBACK).state == "closed"
+
+
+def test_a_mute_with_all_holds_critical_too_until_it_ends(pipeline):
+    pipeline.cycle()
+    vin = pipeline.sandbox.vehicles()[3]["vin"]
+    ends = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+    pipeline.ledger.mute(vin, ends, include_critical=True)
+    brake = pipeline.sandbox.add_alert(vin, type="BrakeFailure", severity="Critical")
+    pipeline.cycle()
+    assert posted(pipeline)[brake["id"]] == 0
+    pipeline.slack.wait_for(lambda _s: dt.datetime.now(dt.UTC) > ends, timeout=5)
+    pipeline.delivery.run_once()
+    assert posted(pipeline, OPS)[brake["id"]] == 1
 
 
 def test_cursors_move_and_quota_is_read(pipeline):

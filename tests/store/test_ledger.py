@@ -46,7 +46,7 @@ def test_migrations_are_named_and_run_once(tmp_path):
     second = Ledger(tmp_path / "x.db")
     names = [r[0] for r in second.database.db.execute("SELECT name FROM _migrations")]
     second.close()
-    assert names == ["0001_initial", "0002_deliveries_claimed_at"]
+    assert names == ["0001_initial", "0002_deliveries_claimed_at", "0003_holds_and_retries"]
 
 
 def test_connection_is_wal_and_synchronous_full(ledger):
@@ -149,15 +149,16 @@ def test_deliveries_for_a_digest_message(ledger):
     assert {d.alert.id for d in found} == {"a1", "a2"} and all(d.digest for d in found)
 
 
-def test_prune_forgets_old_delivered_rows_only(tmp_path):
+def test_prune_forgets_old_delivered_rows_of_ended_alerts_only(tmp_path):
     now = [T0]
     ledger = Ledger(tmp_path / "p.db", clock=lambda: now[0])
-    ledger.ingest([alert("a1"), alert("a2")], to("C1"))
-    first, _second = ledger.claim()
-    ledger.mark_sent([first.id], slack_ts="1.1")
+    ledger.ingest([alert("a1", active=False), alert("a2"), alert("a3")], to("C1"))
+    first, second, _third = ledger.claim()
+    ledger.mark_sent([first.id, second.id], slack_ts="1.1")
     now[0] = T0 + dt.timedelta(days=40)
+    # a2 is still open after 40 days: its row stays, so its "ended" edit can still happen.
     assert ledger.prune(dt.timedelta(days=30)) == 1
-    assert ledger.counts() == {"sending": 1}
+    assert ledger.counts() == {"sending": 1, "sent": 1}
     ledger.close()
 
 
@@ -174,9 +175,10 @@ def test_routes_replace_park_and_remove(ledger):
 
 def test_mutes_expire(ledger):
     ledger.mute("VIN1", T0 + dt.timedelta(hours=24), by="U1")
-    assert "VIN1" in ledger.mutes()
-    assert ledger.mutes(now=T0 + dt.timedelta(hours=25)) == {}
-    assert ledger.unmute("VIN1") is True
+    assert [m.vin for m in ledger.mutes()] == ["VIN1"]
+    assert ledger.mutes(now=T0 + dt.timedelta(hours=25)) == []
+    assert ledger.unmute("VIN1") == 1
+    assert ledger.unmute("VIN1") == 0
 
 
 def test_labels_outlive_directory_refresh(ledger):

@@ -70,6 +70,8 @@ class Message:
     edited: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
+    bot_id: str | None = None  # set on messages posted by an app (ours or another)
+    app_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,7 @@ class SlackStandIn:
         self.drop_after_post_rate = 0.0
         self.post_rate_per_channel = post_rate_per_channel
         self.post_burst = 1.0  # bucket size for post_rate_per_channel
+        self._token_refused: str | None = None  # revoke_token(): every call answers this
         self.add_user(bot_user_id, "fleetbot", is_bot=True)
         for channel in channels:
             self.add_channel(channel)
@@ -479,6 +482,32 @@ class SlackStandIn:
         with self._lock:
             self._fail_next.setdefault(method, deque()).append(kind)
 
+    def revoke_token(self, error: str = "invalid_auth") -> None:
+        """Refuse the bot token on every call, ``auth.test`` included, until restore_token()."""
+        with self._lock:
+            self._token_refused = error
+
+    def restore_token(self) -> None:
+        """Accept the bot token again."""
+        with self._lock:
+            self._token_refused = None
+
+    def post_as_app(
+        self,
+        channel: str,
+        text: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        bot_id: str = "B0OTHERAPP",
+        app_id: str = "A0OTHERAPP",
+        user: str = "U0OTHERAPP",
+    ) -> Message:
+        """Store a message posted by another app (its own bot_id), e.g. with forged metadata."""
+        with self._lock:
+            msg = self._store(channel, text, None, metadata, None, user=user)
+            msg.bot_id, msg.app_id = bot_id, app_id
+            return replace(msg)
+
     def _pick_fault(self, method: str) -> str | None:
         """Decide the fault for this call: a queued one first, else the random knobs."""
         with self._lock:
@@ -555,9 +584,9 @@ class SlackStandIn:
             "ts": msg.ts,
             "team": self.team_id,
         }
-        if msg.user == self.bot_user_id:
-            data["bot_id"] = self.bot_id
-            data["app_id"] = self.app_id
+        if msg.bot_id:
+            data["bot_id"] = msg.bot_id
+            data["app_id"] = msg.app_id
         if msg.blocks is not None:
             data["blocks"] = copy.deepcopy(msg.blocks)
         if msg.thread_ts:
@@ -664,6 +693,8 @@ class SlackStandIn:
             error = "not_authed"
         elif not token_ok:
             error = "invalid_auth"
+        elif self._token_refused:
+            error = self._token_refused
         elif method not in self._METHODS:
             error = "unknown_method"
         else:
@@ -767,14 +798,22 @@ class SlackStandIn:
         blocks: list[Any] | None,
         metadata: dict[str, Any] | None,
         thread_ts: str | None,
+        *,
+        user: str | None = None,
     ) -> Message:
-        msg = Message(channel, self._new_ts(), text, blocks, metadata, self.bot_user_id, thread_ts)
+        """Store a message; by default one this app's bot posted (so it carries our bot_id)."""
+        msg = Message(
+            channel, self._new_ts(), text, blocks, metadata, user or self.bot_user_id, thread_ts
+        )
+        if msg.user == self.bot_user_id:
+            msg.bot_id, msg.app_id = self.bot_id, self.app_id
         self._messages.setdefault(channel, []).append(msg)
         self._index[(channel, msg.ts)] = msg
         if thread_ts and thread_ts != msg.ts:
             self._replies.setdefault((channel, thread_ts), []).append(msg)
         note = " (in thread)" if thread_ts else ""
-        self.record(render.Entry("post", channel, BOT_NAME, text, blocks, note))
+        author = BOT_NAME if msg.user == self.bot_user_id else msg.user
+        self.record(render.Entry("post", channel, author, text, blocks, note))
         return msg
 
     def _update(
