@@ -150,7 +150,7 @@ class DeliveryService:
         self._lock = threading.Lock()  # one run at a time (scheduler job vs webhook kick)
         self.paused_reason: str | None = None  # set while Slack refuses the token
         self.probe_every = probe_every
-        self._next_probe = 0.0
+        self._last_probe = 0.0  # monotonic time of the last refusal or probe
         self._logged_pause: str | None = None  # said once per pause, not once per run
 
     def run_once(self, *, stop: threading.Event | None = None) -> DeliveryReport:
@@ -186,7 +186,7 @@ class DeliveryService:
         """Enter (or stay in) the paused state; the caller raises what this returns."""
         reason = exc.error or "token refused"
         self.paused_reason = reason
-        self._next_probe = self.monotonic() + self.probe_every
+        self._last_probe = self.monotonic()
         if self._logged_pause != reason:
             self._logged_pause = reason
             log.error(PAUSED_LOG, reason, self.probe_every)
@@ -194,9 +194,9 @@ class DeliveryService:
 
     def _probe(self) -> bool:
         """While paused: True once ``auth.test`` works again (asked at most every probe_every)."""
-        if self.monotonic() < self._next_probe:
+        if self.monotonic() - self._last_probe < self.probe_every:
             return False
-        self._next_probe = self.monotonic() + self.probe_every
+        self._last_probe = self.monotonic()
         try:
             self.slack.auth_test()
         except SlackTokenRefused as exc:

@@ -499,8 +499,8 @@ class Ledger:
         """Forget what can no longer matter, in three steps; returns delivery rows deleted.
 
         1. Delivery rows older than ``older_than`` whose alert has ended and whose message
-           needs no more edits (an open alert keeps its rows, so it still gets its "ended"
-           edit however long it lasts).
+           needs no more edits (an open alert keeps its rows, and every row of its digest, so
+           it still gets its "ended" edit however long it lasts).
         2. Ended alerts left without rows keep their id as a tombstone (payload dropped).
         3. A tombstone goes only once no poll can return its alert again: the poller asks each
            vehicle from its cursor, reaching back to its oldest open alert, and the API may
@@ -511,10 +511,16 @@ class Ledger:
         now = self.clock()
         cutoff = iso(now - older_than)
         with self.database.transaction() as db:
+            # A digest is redrawn whole from its rows: they go together, or the redrawn
+            # message would drop the pruned alerts (and their metadata).
             cur = db.execute(
                 """DELETE FROM deliveries WHERE state IN ('sent', 'failed', 'closed')
                 AND update_pending = 0 AND coalesce(sent_at, created_at) < ?
-                AND alert_id IN (SELECT id FROM alerts WHERE active = 0)""",
+                AND alert_id IN (SELECT id FROM alerts WHERE active = 0)
+                AND NOT EXISTS (SELECT 1 FROM deliveries o JOIN alerts oa ON oa.id = o.alert_id
+                    WHERE deliveries.slack_ts IS NOT NULL AND o.channel = deliveries.channel
+                    AND o.slack_ts = deliveries.slack_ts
+                    AND (oa.active = 1 OR o.update_pending = 1))""",
                 [cutoff],
             )
             ended = "coalesce(end_at, updated_at, first_seen_at, '')"

@@ -173,3 +173,143 @@ def test_an_ended_alert_updates_its_message_in_place(standin, ledger, delivery):
     assert report.updated == 1 and message.edited
     assert "Ended" in str(message.blocks)
     assert delivery.run_once().updated == 0
+
+
+# -- what each Slack refusal proves --------------------------------------------------------
+
+
+def test_a_revoked_token_pauses_then_resumes_losing_and_doubling_nothing(
+    standin, ledger, delivery, caplog
+):
+    ledger.ingest([alert(1), alert(2)], to("C0ALERTS"))
+    standin.revoke_token("token_revoked")
+    first = delivery.run_once()
+    assert first.paused == delivery.paused_reason == "token_revoked"
+    assert first.failed == 0 and ledger.counts() == {"pending": 2}
+    ledger.ingest([alert(3)], to("C0ALERTS"))
+    assert delivery.run_once().delivered_alerts == 0  # probes wait: no call at all
+    pauses = [r for r in caplog.records if "refuses the bot token" in r.getMessage()]
+    assert len(pauses) == 1 and "xoxb" not in caplog.text
+    delivery.probe_every = 0.0
+    assert delivery.run_once().paused == "token_revoked"  # the probe is refused too
+    assert [c.method for c in standin.calls[-1:]] == ["auth.test"]
+    standin.restore_token()
+    resumed = delivery.run_once()
+    assert resumed.paused is None and delivery.paused_reason is None
+    assert posted_alert_ids(standin) == Counter({"alert-1": 1, "alert-2": 1, "alert-3": 1})
+    assert ledger.counts() == {"sent": 3}
+
+
+def test_a_token_refused_mid_run_puts_claimed_rows_back(standin, ledger, delivery):
+    ledger.ingest([alert(1), alert(2)], to("C0ALERTS", "C0OPS"))
+    standin.fail_next("chat.postMessage", "invalid_auth")
+    report = delivery.run_once()
+    assert report.paused == "invalid_auth" and report.failed == 0
+    assert ledger.counts() == {"pending": 4}
+    delivery.probe_every = 0.0
+    delivery.run_once()
+    assert ledger.counts() == {"sent": 4}
+    assert sum(posted_alert_ids(standin).values()) == 4
+
+
+@pytest.mark.parametrize("error", ["internal_error", "fatal_error", "service_unavailable"])
+def test_slack_failing_on_its_side_is_reconciled_not_failed(standin, ledger, delivery, error):
+    ledger.ingest([alert(1)], to("C0ALERTS"))
+    standin.fail_next("chat.postMessage", error)
+    first = delivery.run_once()
+    assert first.unknown_outcomes == 1 and first.failed == 0
+    assert ledger.counts() == {"sending": 1}
+    delivery.now[0] = T0 + dt.timedelta(seconds=31)
+    delivery.run_once()
+    delivery.run_once()
+    assert posted_alert_ids(standin) == Counter({"alert-1": 1})
+    assert ledger.counts() == {"sent": 1}
+
+
+def test_an_unpostable_message_fails_and_admins_hear_once_per_burst(standin, ledger, delivery):
+    ledger.ingest([alert(1)], to("C0ALERTS"))
+    standin.fail_next("chat.postMessage", "msg_too_long")
+    first = delivery.run_once()
+    assert first.failed == 1 and ledger.counts() == {"failed": 1}
+    [notice] = standin.messages("D0ADMIN")
+    assert "too long" in notice.text and "/fleet retry" in notice.text
+    # Ten minutes later, another: the same burst, no second notice.
+    delivery.now[0] = T0 + dt.timedelta(minutes=10)
+    ledger.ingest([alert(2)], to("C0ALERTS"))
+    standin.fail_next("chat.postMessage", "invalid_blocks")
+    assert delivery.run_once().failed == 1
+    assert len(standin.messages("D0ADMIN")) == 1
+    # Two quiet hours later a new failure is a new burst.
+    delivery.now[0] = T0 + dt.timedelta(hours=2, minutes=10)
+    ledger.ingest([alert(3)], to("C0ALERTS"))
+    standin.fail_next("chat.postMessage", "too_many_attachments")
+    delivery.run_once()
+    assert len(standin.messages("D0ADMIN")) == 2
+
+
+def test_a_refused_digest_is_tried_alert_by_alert(standin, ledger, delivery):
+    ledger.ingest([alert(n) for n in range(5)], to("C0ALERTS"))
+    standin.fail_next("chat.postMessage", "msg_too_long")
+    report = delivery.run_once()
+    assert report.failed == 0 and report.delivered_alerts == 5
+    assert posted_alert_ids(standin) == Counter({f"alert-{n}": 1 for n in range(5)})
+
+
+def test_an_unrecognised_error_is_retried_with_backoff_then_failed(standin, ledger, delivery):
+    ledger.ingest([alert(1)], to("C0ALERTS"))
+    waits = []
+    for strike in range(1, 6):
+        standin.fail_next("chat.postMessage", "some_new_error")
+        report = delivery.run_once()
+        row = ledger.delivery("alert-1", "C0ALERTS")
+        if strike < 5:
+            assert report.retried_unknown_errors == 1 and row.state == "pending"
+            assert delivery.run_once().delivered_alerts == 0  # waits for its retry time
+            [[retry_at]] = ledger.database.db.execute("SELECT next_attempt_at FROM deliveries")
+            waits.append(dt.datetime.fromisoformat(retry_at) - delivery.now[0])
+            delivery.now[0] = dt.datetime.fromisoformat(retry_at)
+        else:
+            assert report.failed == 1 and row.state == "failed"
+    assert waits == sorted(waits) and waits[0] < waits[-1]
+    assert "some_new_error" in standin.messages("D0ADMIN")[0].text
+    assert posted_alert_ids(standin) == Counter()
+
+
+def test_an_edit_whose_message_is_gone_is_given_up_and_later_edits_go_through(
+    standin, ledger, delivery
+):
+    ledger.ingest([alert(1), alert(2)], to("C0ALERTS"))
+    delivery.run_once()
+    ledger.ingest([alert(1, active=False), alert(2, active=False)], to("C0ALERTS"))
+    standin.fail_next("chat.update", "message_not_found")
+    report = delivery.run_once()
+    assert report.updates_given_up == 1 and report.updated == 1
+    assert ledger.updates_due() == [] and delivery.run_once().updated == 0
+    second = ledger.delivery("alert-2", "C0ALERTS")
+    assert "Ended" in str(standin.message("C0ALERTS", second.slack_ts).blocks)
+
+
+def test_a_failing_edit_backs_off_and_does_not_block_others(standin, ledger, delivery):
+    ledger.ingest([alert(1)], to("C0ALERTS"))
+    delivery.run_once()
+    ledger.ingest([alert(1, active=False)], to("C0ALERTS"))
+    standin.fail_next("chat.update", "500")
+    first = delivery.run_once()
+    assert first.updates_deferred == 1 and ledger.updates_due() == []
+    delivery.now[0] = T0 + dt.timedelta(minutes=2)
+    assert delivery.run_once().updated == 1
+    assert standin.messages("C0ALERTS")[0].edited
+
+
+def test_forged_metadata_from_another_app_is_not_taken_for_our_post(standin, ledger, delivery):
+    ledger.ingest([alert(1)], to("C0ALERTS"))
+    standin.fail_next("chat.postMessage", "500")  # stores nothing; the row is left unsure
+    delivery.run_once()
+    forged = {"event_type": "fleet_alert", "event_payload": {"alert_id": "alert-1", "vin": "x"}}
+    standin.post_as_app("C0ALERTS", "not ours", metadata=forged)
+    delivery.now[0] = T0 + dt.timedelta(seconds=31)
+    report = delivery.run_once()
+    assert report.reconciled == 0 and report.reposted_after_check == 1
+    delivery.run_once()
+    ours = [m for m in standin.messages("C0ALERTS") if m.bot_id == standin.bot_id]
+    assert [alert_ids_in(m.metadata) for m in ours] == [["alert-1"]]

@@ -553,3 +553,28 @@ def test_message_dataclass_fields() -> None:
     """Message keeps Slack's fields with safe defaults for a fresh post."""
     msg = Message("C0OPS", "1.000001", "t", None, None, "U0FLEETBOT")
     assert (msg.thread_ts, msg.edited, msg.history) == (None, False, [])
+
+
+def test_a_revoked_token_is_refused_on_every_call_until_restored():
+    with SlackStandIn() as standin:
+        client = WebClient(token=standin.bot_token, base_url=standin.api_url)
+        standin.revoke_token()
+        for call in (client.auth_test, lambda: client.chat_postMessage(channel="C0OPS", text="x")):
+            with pytest.raises(SlackApiError) as refused:
+                call()
+            assert refused.value.response["error"] == "invalid_auth"
+        standin.restore_token()
+        assert client.auth_test()["bot_id"] == standin.bot_id
+
+
+def test_messages_carry_the_bot_id_of_the_app_that_posted_them():
+    with SlackStandIn() as standin:
+        client = WebClient(token=standin.bot_token, base_url=standin.api_url)
+        client.chat_postMessage(channel="C0OPS", text="ours")
+        forged = {"event_type": "fleet_alert", "event_payload": {"alert_id": "a1"}}
+        standin.post_as_app("C0OPS", "theirs", metadata=forged)
+        history = client.conversations_history(channel="C0OPS", include_all_metadata=True)
+        by_text = {m["text"]: m for m in history["messages"]}
+        assert by_text["ours"]["bot_id"] == standin.bot_id
+        assert by_text["theirs"]["bot_id"] == "B0OTHERAPP"
+        assert by_text["theirs"]["metadata"] == forged

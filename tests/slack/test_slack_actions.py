@@ -162,10 +162,12 @@ def test_mute_button_is_for_admins(world: World) -> None:
     (refused,) = world.driver.click(message, ACTION_MUTE, user_id=GUEST).replies()
     assert "only Fleetbot admins can mute vehicles" in all_text(refused)
     assert refused["response_type"] == "ephemeral"
-    assert world.ledger.mutes(NOW) == {}
+    assert world.ledger.mutes(NOW) == []
 
     (done,) = world.driver.click(message, ACTION_MUTE).replies()
     assert "muted for 24 h" in all_text(done)
-    until = world.ledger.mutes(NOW)[alert.vin]
+    [mute] = world.ledger.mutes(NOW)
+    assert mute.types == (alert.type,) and mute.include_critical  # that type, any severity
+    until = mute.until
     assert (until - NOW).total_seconds() == 24 * 3600
     assert not current(world, message).edited

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 import threading
 
 import pytest
 
-from bot.store import Ledger, StoredAlert
+from bot.store import Destination, Ledger, Mute, StoredAlert
+from bot.store.db import Database
+from bot.store.migrations import MIGRATIONS
 
 T0 = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
 
@@ -154,11 +157,27 @@ def test_prune_forgets_old_delivered_rows_of_ended_alerts_only(tmp_path):
     ledger = Ledger(tmp_path / "p.db", clock=lambda: now[0])
     ledger.ingest([alert("a1", active=False), alert("a2"), alert("a3")], to("C1"))
     first, second, _third = ledger.claim()
-    ledger.mark_sent([first.id, second.id], slack_ts="1.1")
+    ledger.mark_sent([first.id], slack_ts="1.1")
+    ledger.mark_sent([second.id], slack_ts="1.2")
     now[0] = T0 + dt.timedelta(days=40)
     # a2 is still open after 40 days: its row stays, so its "ended" edit can still happen.
     assert ledger.prune(dt.timedelta(days=30)) == 1
     assert ledger.counts() == {"sending": 1, "sent": 1}
+    ledger.close()
+
+
+def test_prune_keeps_a_digest_whole_while_one_of_its_alerts_is_open(tmp_path):
+    now = [T0]
+    ledger = Ledger(tmp_path / "p.db", clock=lambda: now[0])
+    ledger.ingest([alert("a1", active=False), alert("a2")], to("C1"))
+    ledger.mark_sent([d.id for d in ledger.claim()], slack_ts="9.1", digest=True)
+    now[0] = T0 + dt.timedelta(days=40)
+    assert ledger.prune(dt.timedelta(days=30)) == 0  # a2's end will redraw the whole digest
+    ledger.ingest([alert("a2", active=False)], to("C1"))
+    assert {d.alert.id for d in ledger.deliveries_for_message("C1", "9.1")} == {"a1", "a2"}
+    ledger.mark_updated([d.id for d in ledger.updates_due()])
+    now[0] = T0 + dt.timedelta(days=80)
+    assert ledger.prune(dt.timedelta(days=30)) == 2
     ledger.close()
 
 
@@ -225,3 +244,67 @@ def test_claim_takes_channels_round_robin(ledger):
     ledger.ingest([alert("quiet")], to("C2"))
     claimed = ledger.claim(limit=4)
     assert [d.channel for d in claimed].count("C2") == 1
+
+
+def test_a_replayed_or_late_event_never_reopens_an_alert(ledger):
+    fresh = dataclasses.replace(alert("a1"), updated_at=T0 + dt.timedelta(minutes=5))
+    ledger.ingest([fresh], to("C1"))
+    older = dataclasses.replace(
+        alert("a1", severity="Critical"), updated_at=T0 + dt.timedelta(minutes=1)
+    )
+    assert ledger.ingest([older], to("C1")).stale == 1
+    assert ledger.alert("a1").severity == "Warning"  # the older record changed nothing
+    ended = dataclasses.replace(alert("a1", active=False), updated_at=T0 + dt.timedelta(hours=1))
+    assert ledger.ingest([ended], to("C1")).ended_alerts == 1
+    # The original "started" event, replayed (push retries) or late: the alert stays ended.
+    replay = ledger.ingest([fresh], to("C1"))
+    assert (replay.new_alerts, replay.deliveries) == (0, 0)
+    assert ledger.alert("a1").ended and ledger.open_alerts() == []
+
+
+def test_mutes_hold_with_types_and_all(ledger):
+    until = T0 + dt.timedelta(hours=2)
+    whole = ledger.mute("VIN1", until, by="U1")
+    typed = ledger.mute(
+        "VIN1", T0 + dt.timedelta(hours=1), types=["BrakeFailure"], include_critical=True
+    )
+    assert ledger.mutes() == [typed, whole]  # by VIN, then end
+    assert whole == Mute(whole.id, "VIN1", until, None, False, "U1", T0)
+    assert typed.types == ("BrakeFailure",) and typed.include_critical
+
+
+def test_held_rows_are_released_closed_or_held_again(ledger):
+    mute = ledger.mute("VIN1", T0 + dt.timedelta(hours=1))
+    held = Destination("C1", mute.id)
+    ledger.ingest([alert("a1", vin="VIN1"), alert("a2", vin="VIN1")], lambda _a: [held])
+    assert ledger.counts() == {"held": 2} and ledger.claim() == []
+    assert ledger.held_due(T0) == []
+    ledger.ingest([alert("a2", vin="VIN1", active=False)], to("C1"))
+    due = ledger.held_due(T0 + dt.timedelta(hours=2))
+    assert {d.alert.id for d in due} == {"a1", "a2"}
+    done = ledger.release_held(post=[due[0].id], close=[due[1].id])
+    assert (done.posted, done.closed) == (1, 1)
+    [row] = ledger.claim()
+    assert row.alert.id == "a1" and row.held_by_mute
+    assert ledger.delivery("a2", "C1").state == "closed"
+
+
+def test_old_single_mutes_are_carried_over_as_whole_vehicle_mutes(tmp_path):
+    path = tmp_path / "old.db"
+    database = Database(path)
+    database.migrate(MIGRATIONS[:2])
+    with database.transaction() as db:
+        db.execute(
+            "INSERT INTO mutes (vin, until, muted_by, muted_at) VALUES (?, ?, ?, ?)",
+            ["VIN1", (T0 + dt.timedelta(days=1)).isoformat(), "U1", T0.isoformat()],
+        )
+    database.close()
+    ledger = Ledger(path, clock=lambda: T0)
+    [mute] = ledger.mutes()
+    assert (mute.vin, mute.types, mute.include_critical, mute.muted_by) == (
+        "VIN1",
+        None,
+        False,
+        "U1",
+    )
+    ledger.close()
