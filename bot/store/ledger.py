@@ -356,16 +356,18 @@ class Ledger:
         """Not posted (known for sure): try again, not before ``retry_at``.
 
         ``strike`` counts an unrecognised Slack error against the row (delivery caps them).
+        Only rows still ``sending`` move: one already marked sent is never queued again.
         """
         self._update_many(
             ids,
             "state = 'pending', last_error = ?, next_attempt_at = ?, strikes = strikes + ?",
             [error, iso(retry_at), int(strike)],
+            only_sending=True,
         )
 
     def mark_failed(self, ids: Sequence[int], *, error: str) -> None:
-        """Gave up on these rows; ``last_error`` says why (shown to admins)."""
-        self._update_many(ids, "state = 'failed', last_error = ?", [error])
+        """Gave up on these rows (only those still ``sending``); ``last_error`` says why."""
+        self._update_many(ids, "state = 'failed', last_error = ?", [error], only_sending=True)
 
     def reroute(self, ids: Sequence[int], channel: str, *, error: str) -> None:
         """Send these rows to another channel instead (their own channel is unusable).
@@ -375,8 +377,11 @@ class Ledger:
         with self.database.transaction() as db:
             for delivery_id in ids:
                 row = db.execute(
-                    "SELECT alert_id FROM deliveries WHERE id = ?", [delivery_id]
+                    "SELECT alert_id FROM deliveries WHERE id = ? AND state = 'sending'",
+                    [delivery_id],
                 ).fetchone()
+                if row is None:
+                    continue  # posted meanwhile (a digest tried alert by alert): leave it
                 taken = db.execute(
                     "SELECT 1 FROM deliveries WHERE alert_id = ? AND channel = ?", [row[0], channel]
                 ).fetchone()
@@ -769,15 +774,19 @@ class Ledger:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _update_many(self, ids: Sequence[int], assignments: str, args: list[Any]) -> None:
+    def _update_many(
+        self, ids: Sequence[int], assignments: str, args: list[Any], *, only_sending: bool = False
+    ) -> None:
         if not ids:
             return
-        marks = ",".join("?" * len(ids))
+        guard = " AND state = 'sending'" if only_sending else ""
         with self.database.transaction() as db:
-            db.execute(
-                f"UPDATE deliveries SET {assignments} WHERE id IN ({marks})",
-                [*args, *ids],
-            )
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                db.execute(
+                    f"UPDATE deliveries SET {assignments} WHERE id IN ({marks}){guard}",
+                    [*args, *chunk],
+                )
 
     def _deliveries(self, where: str, args: list[Any], *, limit: int = 10_000) -> list[Delivery]:
         rows = self.database.db.execute(

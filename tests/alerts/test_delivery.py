@@ -313,3 +313,25 @@ def test_forged_metadata_from_another_app_is_not_taken_for_our_post(standin, led
     delivery.run_once()
     ours = [m for m in standin.messages("C0ALERTS") if m.bot_id == standin.bot_id]
     assert [alert_ids_in(m.metadata) for m in ours] == [["alert-1"]]
+
+
+def test_a_token_refused_halfway_through_a_split_digest_doubles_nothing(standin, ledger, delivery):
+    ledger.ingest([alert(n) for n in range(5)], to("C0ALERTS"))
+    standin.fail_next("chat.postMessage", "msg_too_long")  # the digest: tried alert by alert
+    real_post = delivery.slack.post
+    posts = []
+
+    def post_then_revoke(channel, message):
+        posts.append(channel)
+        if len(posts) == 3:  # the digest, one alert alone, then the token is revoked
+            standin.revoke_token("token_revoked")
+        return real_post(channel, message)
+
+    delivery.slack.post = post_then_revoke
+    report = delivery.run_once()
+    assert report.paused == "token_revoked" and report.delivered_alerts == 1
+    assert ledger.counts() == {"sent": 1, "pending": 4}
+    standin.restore_token()
+    delivery.probe_every = 0.0
+    delivery.run_once()
+    assert posted_alert_ids(standin) == Counter({f"alert-{n}": 1 for n in range(5)})
