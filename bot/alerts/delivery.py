@@ -263,7 +263,7 @@ class DeliveryService:
     ) -> dict[str, object]:
         """The message for one alert, or the digest of several."""
         if digest:
-            items = [(row.alert, row.acked_by) for row in rows]
+            items = [(row.alert, row.acked_by, row.acked_at) for row in rows]
             return digest_message(items, names=names, locale=self.locale)
         row = rows[0]
         return alert_message(

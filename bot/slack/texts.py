@@ -27,6 +27,7 @@ FLEET_USAGE = (
     "without a vehicle: last and next poll, quota left, delivery backlog, parked routes\n"
     "• `where <vehicle>` — last known position with a map link\n"
     "• `routes` — which channels get which alerts\n"
+    "• `mutes` — which vehicles are muted, and until when\n"
     "• `monitor list` — push monitors at the API\n"
     "*Admins only:*\n"
     "• `vehicles label <vin> <label>` — give a vehicle a name people use\n"
@@ -35,7 +36,8 @@ FLEET_USAGE = (
     "• `unsubscribe [#channel]` — stop sending alerts to a channel\n"
     "• `mute <vehicle> <duration>` (e.g. `30m`, `2h`, `3d`, at most `30d`) and "
     "`unmute <vehicle>`\n"
-    "• `monitor enable|disable` — turn push (API monitors) on or off"
+    "• `monitor enable|disable` — turn push (API monitors) on or off\n"
+    "• `failed` — alerts Slack refused for good, and why; `retry` — queue them all again"
 )
 FLEET_SUBCOMMAND_USAGE = {
     "vehicles": "*Usage:* `/fleet vehicles [filter]` or `/fleet vehicles label <vin> <label>`",
@@ -50,6 +52,10 @@ FLEET_SUBCOMMAND_USAGE = {
     "mute": "*Usage:* `/fleet mute <vehicle> <duration>` — duration like `30m`, `2h`, `24h`, `3d`",
     "unmute": "*Usage:* `/fleet unmute <vehicle>`",
     "monitor": "*Usage:* `/fleet monitor list|enable|disable`",
+    "mutes": "*Usage:* `/fleet mutes`",
+    "failed": "*Usage:* `/fleet failed` (admins: alerts Slack refused for good)",
+    "retry": "*Usage:* `/fleet retry` (admins: queue every failed alert again)",
+    "help": "*Usage:* `/fleet help`",
 }
 
 # -- errors and refusals ---------------------------------------------------------------
@@ -64,8 +70,9 @@ FUTURE_DATE = "{day} is in the future: there are no trips yet."
 REVERSED_RANGE = "The range {start}..{end} ends before it starts."
 RANGE_TOO_LONG = "That is {days} days; ask for at most {limit} days at a time."
 BAD_DURATION = "I cannot read “{text}” as a duration: use e.g. `30m`, `2h`, `24h` or `3d`."
-DURATION_TOO_LONG = "A mute lasts at most {limit} days."
-DURATION_TOO_SHORT = "A mute lasts at least one minute."
+DURATION_TOO_LONG = "That is too long: at most {limit}."
+DURATION_TOO_SHORT = "That is too short: at least {limit}."
+TOO_EARLY = "{day} is before {earliest}: there is nothing that old."
 BAD_CHANNEL = (
     "“{text}” is not a channel I can use: mention it with `#` so Slack links it "
     "(e.g. `#fleet-alerts`)."
@@ -86,6 +93,8 @@ NOT_ADMIN_WHAT = {
     "monitor": "turn push monitors on or off",
     "label": "label vehicles",
     "mute_button": "mute vehicles",
+    "failed": "list failed deliveries",
+    "retry": "retry failed deliveries",
 }
 SOMETHING_WRONG = (
     "Something went wrong on my side (ref `{ref}`). An admin can look it up in the logs."
@@ -183,6 +192,7 @@ SUBSCRIBE_SEVERITY = " of severity {severity} or more"
 SUBSCRIBE_TYPES = " of types {types}"
 SUBSCRIBE_VINS = " for {vins}"
 SUBSCRIBE_INVITE = " Make sure Fleetbot is in that channel (`/invite @Fleetbot`)."
+RESUBSCRIBED = "<#{channel}> is back: it gets {what} again, as before it was parked."
 UNSUBSCRIBED = "<#{channel}> no longer gets alerts."
 NOT_SUBSCRIBED = "<#{channel}> was not subscribed to anything."
 ROUTES_TITLE = "*Alert routes*"
@@ -195,10 +205,50 @@ ROUTE_PARKED = (
 ROUTES_DEFAULT = "Alerts that match no route go to <#{channel}>."
 MUTES_LINE = "• :mute: {vehicle} muted until {until}"
 MUTES_TITLE = "*Muted vehicles*"
+MUTES_NONE = "No vehicle is muted."
 
 MUTED = ":mute: *{vehicle}* is muted until {until}: its alerts are not posted until then."
 UNMUTED = ":loud_sound: *{vehicle}* is no longer muted."
 NOT_MUTED = "*{vehicle}* was not muted."
+
+FAILED_NONE = ":white_check_mark: No failed deliveries: Slack took every alert."
+FAILED_TITLE = "*Alerts Slack refused for good* ({count})"
+FAILED_LINE = "• {badge} *{words}* — {vehicle} · <#{channel}> · {error} · queued {when}"
+FAILED_MORE = "… and {count} more."
+FAILED_RETRY_HINT = "Fix the cause, then `/fleet retry` queues them all again."
+RETRIED = ":repeat: {count} failed alerts are queued again; they go out with the next delivery."
+RETRY_NONE = "There are no failed deliveries to retry."
+SLACK_ERROR_UNKNOWN = "no reason given"
+SLACK_ERROR_OTHER = "Slack said: {error}"
+SLACK_ERRORS = {
+    "channel_not_found": "the channel no longer exists, or Fleetbot cannot see it",
+    "not_in_channel": "Fleetbot is not in the channel",
+    "is_archived": "the channel is archived",
+    "msg_too_long": "the message was too long for Slack",
+    "no_text": "the message was empty",
+    "invalid_blocks": "Slack rejected the message layout",
+    "invalid_blocks_format": "Slack rejected the message layout",
+    "too_many_attachments": "the message had too many attachments",
+    "invalid_metadata_format": "Slack rejected the message metadata",
+    "invalid_metadata_schema": "Slack rejected the message metadata",
+    "metadata_too_large": "the message metadata was too large",
+    "restricted_action": "the workspace does not let Fleetbot post there",
+    "restricted_action_read_only_channel": "the channel is read-only",
+    "restricted_action_thread_only_channel": "the channel only allows replies in threads",
+    "restricted_action_non_threadable_channel": "the channel does not allow threads",
+    "cannot_reply_to_message": "the message cannot be replied to",
+    "ekm_access_denied": "the workspace's key management denied access",
+    "team_access_not_granted": "Fleetbot is not allowed in that workspace",
+    "invalid_auth": "Slack refused Fleetbot's token",
+    "not_authed": "Slack refused Fleetbot's token",
+    "token_revoked": "Fleetbot's token was revoked",
+    "token_expired": "Fleetbot's token expired",
+    "account_inactive": "Fleetbot's Slack account is inactive",
+    "missing_scope": "Fleetbot lacks a Slack permission it needs",
+    "message_not_found": "the message was deleted",
+    "cant_update_message": "the message can no longer be edited",
+    "edit_window_closed": "the message is too old to edit",
+}
 
 MONITOR_NOT_CONFIGURED = (
     "Push is not configured: set FLEETBOT_PUBLIC_URL and FLEETBOT_WEBHOOK_TOKEN to use "
