@@ -42,7 +42,7 @@ TEXT = {
     "ended": ":checkered_flag: Ended {when}",
     "started": "Started {when}",
     "digest_title": "{count} new vehicle alerts",
-    "digest_more": "Acknowledge each alert here; `/alert <vehicle>` shows the details.",
+    "digest_more": "Acknowledge each alert here; `/alert &lt;vehicle&gt;` shows the details.",
     "unknown_place": "position unknown",
     "unknown_time": "unknown time",
 }

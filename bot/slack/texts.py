@@ -9,48 +9,53 @@ from __future__ import annotations
 # -- usage -----------------------------------------------------------------------------
 
 TRIPS_USAGE = (
-    "*Usage:* `/trips <vehicle> [when]`\n"
-    "`<vehicle>` is a VIN, an API vehicle id or a label. `when` is `today` (default), "
+    "*Usage:* `/trips &lt;vehicle&gt; [when]`\n"
+    "`&lt;vehicle&gt;` is a VIN, an API vehicle id or a label. `when` is `today` (default), "
     "`yesterday`, `7d` (the last 7 days), a day `2026-11-20`, or a range "
     "`2026-11-01..2026-11-07` (at most 31 days)."
 )
 ALERT_USAGE = (
-    "*Usage:* `/alert <vehicle> [alert-id]`\n"
+    "*Usage:* `/alert &lt;vehicle&gt; [alert-id]`\n"
     "Shows the active alerts of a vehicle, then those of the last 7 days; "
     "with an alert id, that alert in detail."
 )
 FLEET_USAGE = (
-    "*Usage:* `/fleet <subcommand>`\n"
+    "*Usage:* `/fleet &lt;subcommand&gt;`\n"
     "• `help` — this text\n"
     "• `vehicles [filter]` — the fleet (filter on VIN, label, brand or model)\n"
     "• `status [vehicle]` — energy, autonomy, odometer, ignition, position, maintenance; "
     "without a vehicle: last and next poll, quota left, delivery backlog, parked routes\n"
-    "• `where <vehicle>` — last known position with a map link\n"
+    "• `where &lt;vehicle&gt;` — last known position with a map link\n"
     "• `routes` — which channels get which alerts\n"
     "• `mutes` — which vehicles are muted, and until when\n"
     "• `monitor list` — push monitors at the API\n"
     "*Admins only:*\n"
-    "• `vehicles label <vin> <label>` — give a vehicle a name people use\n"
+    "• `vehicles label &lt;vin&gt; &lt;label&gt;` — give a vehicle a name people use\n"
     "• `subscribe [#channel] [severity>=warning] [types=A,B] [vehicles=V1,V2]` — send alerts "
     "to a channel (this one by default)\n"
     "• `unsubscribe [#channel]` — stop sending alerts to a channel\n"
-    "• `mute <vehicle> <duration>` (e.g. `30m`, `2h`, `3d`, at most `30d`) and "
-    "`unmute <vehicle>`\n"
+    "• `mute &lt;vehicle&gt; &lt;duration&gt;` (e.g. `30m`, `2h`, `3d`, at most `30d`) and "
+    "`unmute &lt;vehicle&gt;`\n"
     "• `monitor enable|disable` — turn push (API monitors) on or off\n"
     "• `failed` — alerts Slack refused for good, and why; `retry` — queue them all again"
 )
 FLEET_SUBCOMMAND_USAGE = {
-    "vehicles": "*Usage:* `/fleet vehicles [filter]` or `/fleet vehicles label <vin> <label>`",
+    "vehicles": (
+        "*Usage:* `/fleet vehicles [filter]` or `/fleet vehicles label &lt;vin&gt; &lt;label&gt;`"
+    ),
     "status": "*Usage:* `/fleet status [vehicle]` (no vehicle: how polling and delivery are doing)",
-    "where": "*Usage:* `/fleet where <vehicle>`",
+    "where": "*Usage:* `/fleet where &lt;vehicle&gt;`",
     "subscribe": (
         "*Usage:* `/fleet subscribe [#channel] [severity>=information|warning|critical] "
         "[types=TypeA,TypeB] [vehicles=VIN1,VIN2]`"
     ),
     "unsubscribe": "*Usage:* `/fleet unsubscribe [#channel]`",
     "routes": "*Usage:* `/fleet routes`",
-    "mute": "*Usage:* `/fleet mute <vehicle> <duration>` — duration like `30m`, `2h`, `24h`, `3d`",
-    "unmute": "*Usage:* `/fleet unmute <vehicle>`",
+    "mute": (
+        "*Usage:* `/fleet mute &lt;vehicle&gt; &lt;duration&gt;` — duration like `30m`, `2h`, "
+        "`24h`, `3d`"
+    ),
+    "unmute": "*Usage:* `/fleet unmute &lt;vehicle&gt;`",
     "monitor": "*Usage:* `/fleet monitor list|enable|disable`",
     "mutes": "*Usage:* `/fleet mutes`",
     "failed": "*Usage:* `/fleet failed` (admins: alerts Slack refused for good)",
@@ -159,10 +164,10 @@ VEHICLES_TITLE = "*Fleet vehicles* ({count}{filtered})"
 VEHICLES_FILTERED = " matching “{filter}”"
 VEHICLES_NONE = "No vehicle matches “{filter}”."
 VEHICLE_LINE = "• {name}`{vin}` · id `{id}`{car}"
-VEHICLES_MORE = "… and {count} more: narrow with `/fleet vehicles <filter>`."
+VEHICLES_MORE = "… and {count} more: narrow with `/fleet vehicles &lt;filter&gt;`."
 LABEL_SET = "*{vin}* is now known as *{label}*."
 LABEL_TAKEN = "The label “{label}” looks like a VIN or vehicle id of another vehicle."
-LABEL_BAD = "A label is 1 to 40 characters, without spaces, `<`, `>`, `&` or `*`."
+LABEL_BAD = "A label is 1 to 40 characters, without spaces, `&lt;`, `&gt;`, `&amp;` or `*`."
 
 STATUS_TITLE = "*Status of {vehicle}*{updated}"
 STATUS_UPDATED = " (as of {when})"

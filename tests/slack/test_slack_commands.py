@@ -213,7 +213,7 @@ def test_fleet_unknown_subcommand_gets_help(world: World) -> None:
     """An unknown subcommand says so and shows the help."""
     message = all_text(reply(world.driver.command("/fleet", "launch rockets")))
     assert "I do not know `/fleet launch`" in message
-    assert "Usage:* `/fleet <subcommand>`" in message
+    assert "Usage:* `/fleet &lt;subcommand&gt;`" in message
 
 
 def test_fleet_vehicles_and_filter(world: World) -> None:
@@ -260,8 +260,8 @@ def test_fleet_where(world: World) -> None:
     ("text", "problem", "usage"),
     [
         ("status a b", "", "/fleet status [vehicle]"),
-        ("where nowhere", "No such vehicle", "/fleet where <vehicle>"),
-        ("mute {vin}", "", "/fleet mute <vehicle> <duration>"),
+        ("where nowhere", "No such vehicle", "/fleet where &lt;vehicle&gt;"),
+        ("mute {vin}", "", "/fleet mute &lt;vehicle&gt; &lt;duration&gt;"),
         ("mute {vin} forever", "cannot read “forever” as a duration", "/fleet mute"),
         ("mute {vin} 31d", "at most 30 days", "/fleet mute"),
         ("subscribe severity>=loud", "Unknown severity", "/fleet subscribe"),
@@ -269,7 +269,7 @@ def test_fleet_where(world: World) -> None:
         ("subscribe colour=red", "did not understand", "/fleet subscribe"),
         ("subscribe vehicles=NOPE", "No such vehicle", "/fleet subscribe"),
         ("monitor reboot", "", "/fleet monitor list|enable|disable"),
-        ("vehicles label {vin}", "", "/fleet vehicles label <vin> <label>"),
+        ("vehicles label {vin}", "", "/fleet vehicles label &lt;vin&gt; &lt;label&gt;"),
         ("vehicles label {vin} <!here>", "A label is", "/fleet vehicles"),
     ],
 )
