@@ -477,7 +477,7 @@ class DeliveryService:
     ) -> dict[str, object]:
         """The message for one alert, or the digest of several."""
         if digest:
-            items = [(row.alert, row.acked_by) for row in rows]
+            items = [(row.alert, row.acked_by, row.acked_at) for row in rows]
             held = {row.alert.id for row in rows if row.held_by_mute}
             return digest_message(items, names=names, locale=self.locale, held=held)
         row = rows[0]

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.errors import ApiError, FleetbotError
 from bot.psa.models import Alert
+from bot.slack.blocks import escape
 from bot.store import Ledger, StoredAlert
 from bot.store.ledger import Router
 
@@ -152,14 +153,14 @@ class MonitorService:
             return TEXT["push_off"]
         existing = self.ledger.monitors()
         if existing:
-            return TEXT["already"].format(id=existing[0]["id"])
+            return TEXT["already"].format(id=escape(existing[0]["id"]))
         parameter = self.api.build_alert_monitor(self.callback_url, TOKEN_HEADER, self.token)
         try:
             ref = self.api.create_monitor(parameter)
         except ApiError as exc:
-            return TEXT["api_failed"].format(error=exc)
+            return TEXT["api_failed"].format(error=escape(str(exc)))
         self.ledger.add_monitor(ref.id, self.callback_url, user)
-        return TEXT["enabled"].format(id=ref.id, url=self.callback_url)
+        return TEXT["enabled"].format(id=escape(ref.id), url=self.callback_url)
 
     def disable(self, user: str) -> str:
         """Delete our monitors at the API (already gone there counts as deleted)."""
@@ -171,10 +172,10 @@ class MonitorService:
                 self.api.delete_monitor(monitor["id"])
             except ApiError as exc:
                 if getattr(exc, "status", None) != 404:
-                    return TEXT["api_failed"].format(error=exc)
+                    return TEXT["api_failed"].format(error=escape(str(exc)))
             self.ledger.remove_monitor(monitor["id"])
         log.info("push disabled by %s", user)
-        return TEXT["disabled"].format(ids=", ".join(f"`{m['id']}`" for m in monitors))
+        return TEXT["disabled"].format(ids=", ".join(f"`{escape(m['id'])}`" for m in monitors))
 
     def list(self) -> str:
         """Our monitors, one line each."""
@@ -183,7 +184,7 @@ class MonitorService:
             return TEXT["none"]
         return "\n".join(
             TEXT["list_item"].format(
-                id=m["id"], callback=m["callback"], by=m["created_by"], at=m["created_at"]
+                id=escape(m["id"]), callback=m["callback"], by=m["created_by"], at=m["created_at"]
             )
             for m in monitors
         )

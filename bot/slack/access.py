@@ -1,7 +1,9 @@
 """Admin-only subcommands and buttons, checked in listener middleware (fail closed).
 
-Admins are the Slack user ids in FLEETBOT_ADMINS; when it is empty nobody is an admin. The
-services check again, so a listener registered without the gate still refuses.
+Admins are the Slack user ids in FLEETBOT_ADMINS; when it is empty nobody is an admin. Which
+`/fleet` forms are admin-only is said once, in :data:`bot.slack.services.FLEET_TABLE`; this gate
+and the dispatcher look a text up there the same way, and the services check again, so a
+listener registered without the gate still refuses.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from typing import Any
 from slack_bolt import BoltResponse, Respond
 
 from bot.slack import handling, texts, views
-from bot.slack.parsing import admin_action
-from bot.slack.services import SlackServices
+from bot.slack.services import SlackServices, fleet_request
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,11 @@ def fleet_admin_gate(services: SlackServices) -> Gate:
     def fleet_admin_gate(
         body: dict[str, Any], next: Callable[[], None]
     ) -> BoltResponse | None:  # `next`: Bolt injects by this name
-        what = admin_action(body.get("text"))
+        request = fleet_request(body.get("text"))
         user = body.get("user_id")
-        if what is not None and not services.is_admin(user):
-            log.info("refused /fleet %s to a non-admin", what)
+        if request is not None and request.form.admin and not services.is_admin(user):
+            what = request.form.what or request.subcommand.name
+            log.info("refused /fleet %s to a non-admin", request.subcommand.name)
             return BoltResponse(
                 status=200,
                 body=json.dumps(refusal(what)),

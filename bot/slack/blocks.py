@@ -3,11 +3,16 @@
 Alert messages carry message metadata ``fleet_alert`` (one alert) or ``fleet_alert_digest``
 (several), which delivery uses to reconcile after a crash and to count deliveries. Times use
 Slack's ``<!date^…>`` so each reader sees their own local time.
+
+Text that did not come from our own templates (API labels, types, severities, places, vehicle
+names, what people typed) enters mrkdwn only through :func:`escape`, so it can never ping
+``<!channel>`` or forge a link; our templates keep their markup.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -33,29 +38,56 @@ TEXT = {
     "trips_today": "Trips today",
     "mute": "Mute 24 h",
     "acked": ":white_check_mark: Acknowledged by <@{user}> at {when}",
+    "acked_no_time": ":white_check_mark: Acknowledged by <@{user}>",
     "ended": ":checkered_flag: Ended {when}",
     "started": "Started {when}",
     "digest_title": "{count} new vehicle alerts",
-    "digest_more": "Acknowledge each alert here; `/alert <vehicle>` shows the details.",
+    "digest_more": "Acknowledge each alert here; `/alert &lt;vehicle&gt;` shows the details.",
     "unknown_place": "position unknown",
     "held": ":mute: Held back by a mute until now",
+    "unknown_time": "unknown time",
 }
 
 Message = dict[str, Any]
+
+# Slack's own rule: these three are control characters in message text.
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def escape(text: object) -> str:
+    """Text from outside, made inert for mrkdwn (``&``, ``<``, ``>`` as Slack's entities)."""
+    if text is None:
+        return ""
+    return str(text).translate(_ESCAPES)
+
+
+def alert_words(type_: str, locale: str, label: str | None = None) -> str:
+    """The alert in words, escaped (the API's label or an unknown type may carry markup)."""
+    return escape(alert_text(type_, locale, label=label))
+
+
+def badge(severity: str | None, locale: str) -> str:
+    """The severity badge, escaped (an unknown severity is shown as the API sent it)."""
+    return escape(severity_badge(severity, locale))
 
 
 def slack_date(moment: dt.datetime | None, style: str = "{date_short_pretty} {time}") -> str:
     """A Slack date token that shows in each reader's time zone, with a UTC fallback."""
     if moment is None:
-        return "unknown time"
-    fallback = moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{style}|{fallback}>"
+        return TEXT["unknown_time"]
+    try:
+        utc = moment.astimezone(dt.UTC)
+        stamp = int(moment.timestamp())
+    except (OverflowError, ValueError, OSError):  # e.g. year 1 in a positive offset
+        return TEXT["unknown_time"]
+    # isoformat pads years below 1000; strftime's %Y does not on every platform
+    return f"<!date^{stamp}^{style}|{utc.date().isoformat()} {utc:%H:%M} UTC>"
 
 
 def map_link(lon: float, lat: float, label: str | None = None) -> str:
     """An OpenStreetMap link in mrkdwn."""
     url = f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=15/{lat:.5f}/{lon:.5f}"
-    return f"<{url}|{label or f'{lat:.4f}, {lon:.4f}'}>"
+    return f"<{url}|{escape(label) if label else f'{lat:.4f}, {lon:.4f}'}>"
 
 
 def position_text(feature: Mapping[str, Any] | None) -> str:
@@ -63,11 +95,13 @@ def position_text(feature: Mapping[str, Any] | None) -> str:
     try:
         coordinates = (feature or {})["geometry"]["coordinates"]
         lon, lat = float(coordinates[0]), float(coordinates[1])
-    except (KeyError, IndexError, TypeError, ValueError):
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError):
+        return TEXT["unknown_place"]
+    if not (math.isfinite(lon) and math.isfinite(lat)):
         return TEXT["unknown_place"]
     place = (feature or {}).get("properties", {}) or {}
     label = place.get("place") or place.get("name") if isinstance(place, Mapping) else None
-    return map_link(lon, lat, label)
+    return map_link(lon, lat, str(label) if label else None)
 
 
 def truncate(text: str, limit: int = MAX_SECTION_TEXT) -> str:
@@ -101,8 +135,8 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> d
 def alert_line(alert: StoredAlert, vehicle_name: str, locale: str) -> str:
     """One alert in words: severity, what, which vehicle."""
     label = alert.payload.get("label") if isinstance(alert.payload, Mapping) else None
-    words = alert_text(alert.type, locale, label=label if isinstance(label, str) else None)
-    return f"{severity_badge(alert.severity, locale)} *{words}* — {vehicle_name}"
+    words = alert_words(alert.type, locale, label=label if isinstance(label, str) else None)
+    return f"{badge(alert.severity, locale)} *{words}* — {escape(vehicle_name)}"
 
 
 def alert_status_lines(
@@ -116,8 +150,22 @@ def alert_status_lines(
     if alert.ended:
         lines.append(TEXT["ended"].format(when=slack_date(alert.end_at or alert.updated_at)))
     if acked_by:
-        lines.append(TEXT["acked"].format(user=acked_by, when=slack_date(acked_at)))
+        lines.append(acked_line(acked_by, acked_at))
     return lines
+
+
+def acked_line(user: str, at: dt.datetime | None) -> str:
+    """Who acknowledged and when (a row acknowledged before times were kept has none)."""
+    if at is None:
+        return TEXT["acked_no_time"].format(user=escape(user))
+    return TEXT["acked"].format(user=escape(user), when=slack_date(at))
+
+
+def notification_text(headline: str, vehicle_name: str, vin: str) -> str:
+    """The push-notification fallback: the headline, naming the VIN once."""
+    if not vin or vin in vehicle_name:
+        return headline
+    return f"{headline} ({escape(vin)})"
 
 
 def alert_message(
@@ -142,7 +190,7 @@ def alert_message(
         button(TEXT["mute"], ACTION_MUTE, alert.vin),
     ]
     return {
-        "text": f"{headline} ({alert.vin})",
+        "text": notification_text(headline, vehicle_name, alert.vin),
         "blocks": [
             section(headline),
             context("\n".join(status)),
@@ -155,8 +203,11 @@ def alert_message(
     }
 
 
+DigestItem = tuple[StoredAlert, str | None] | tuple[StoredAlert, str | None, dt.datetime | None]
+
+
 def digest_message(
-    items: Sequence[tuple[StoredAlert, str | None]],
+    items: Sequence[DigestItem],
     *,
     names: Mapping[str, str],
     locale: str = "en-GB",
@@ -164,8 +215,9 @@ def digest_message(
 ) -> Message:
     """One message for a burst of alerts in one channel (``fleet_alert_digest`` metadata).
 
-    ``items`` are (alert, acknowledged_by) pairs; each alert has its own Acknowledge button
-    (or the name of who acknowledged it), so the digest stays individually actionable.
+    ``items`` are (alert, acknowledged_by, acknowledged_at) triples — the time may be left out;
+    each alert has its own Acknowledge button (or who acknowledged it and when), so the digest
+    stays individually actionable.
     """
     if len(items) > DIGEST_SIZE:
         raise ValueError(f"a digest holds at most {DIGEST_SIZE} alerts, not {len(items)}")
@@ -173,11 +225,13 @@ def digest_message(
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title}},
     ]
-    for alert, acked_by in items:
+    for alert, acked_by, *when in items:
+        acked_at = when[0] if when else None
         line = alert_line(alert, names.get(alert.vin, alert.vin), locale)
         status = alert_status_lines(alert, acked_by, None)
         if alert.id in held:
             status.append(TEXT["held"])
+        status = alert_status_lines(alert, acked_by, acked_at)
         block = section(f"{line}\n{' · '.join(status)}")
         if acked_by is None:
             block["accessory"] = button(TEXT["acknowledge"], ACTION_DIGEST_ACK, alert.id)
@@ -188,7 +242,7 @@ def digest_message(
         "blocks": blocks,
         "metadata": {
             "event_type": EVENT_DIGEST,
-            "event_payload": {"alert_ids": [alert.id for alert, _ in items]},
+            "event_payload": {"alert_ids": [item[0].id for item in items]},
         },
     }
 

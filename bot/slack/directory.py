@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.errors import ApiError, UserInputError
 from bot.slack import texts
+from bot.slack.blocks import escape
 from bot.slack.parsing import echo
 from bot.store.ledger import from_iso, utcnow
 
@@ -186,6 +187,6 @@ def _unknown(entries: list[VehicleEntry], query: str) -> str:
     )
     message = texts.NO_SUCH_VEHICLE.format(query=echo(query))
     if close:
-        options = " or ".join(f"`{candidates[c]}`" for c in close)
+        options = " or ".join(f"`{escape(candidates[c])}`" for c in close)
         message += texts.DID_YOU_MEAN.format(options=options)
     return message

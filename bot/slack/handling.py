@@ -24,6 +24,7 @@ from bot.errors import (
     UserInputError,
 )
 from bot.slack import texts, views
+from bot.slack.blocks import escape
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,9 @@ def api_problem(exc: ApiError) -> str:
         return texts.API_AUTH
     if isinstance(exc, CertificateError):
         return texts.API_CERTIFICATE
-    return texts.API_OTHER.format(ref=texts.API_REF.format(uuid=exc.uuid) if exc.uuid else "")
+    return texts.API_OTHER.format(
+        ref=texts.API_REF.format(uuid=escape(exc.uuid)) if exc.uuid else ""
+    )
 
 
 def unexpected(where: str, exc: BaseException) -> Message:

@@ -9,24 +9,33 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import unicodedata
 
 from bot.alerts.render import parse_severity, severity_rank
 from bot.errors import UserInputError
 from bot.slack import texts
+from bot.slack.blocks import escape
 
 MAX_RANGE_DAYS = 31
 MAX_MUTE = dt.timedelta(days=30)
+MIN_MUTE = dt.timedelta(seconds=10)
+#: no connected vehicle reported anything before this day; earlier dates are typos or probes
+EARLIEST_DAY = dt.date(2000, 1, 1)
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_LAST_DAYS = re.compile(r"^(\d{1,3})d$")
-_DURATION = re.compile(r"^(\d{1,6})\s*(m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|weeks?)$")
-_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+# ASCII only: \d would also match other scripts' digits, which the date parser refuses anyway
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+_LAST_DAYS = re.compile(r"^(\d{1,3})d$", re.ASCII)
+_DURATION = re.compile(
+    r"^(\d+)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$", re.ASCII
+)
+_MAX_DURATION_DIGITS = 9  # more digits is never a sensible duration; keeps the arithmetic small
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Slack escapes channel mentions as <#C123ABC|name> (or <#C123ABC> without a name).
 _CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{8,}$")
 _LABEL = re.compile(r"^[^\s<>&*`]{1,40}$")
-
-ADMIN_FLEET_SUBCOMMANDS = frozenset({"subscribe", "unsubscribe", "mute", "unmute"})
+# Slack sends these three as entities in command text; everything else arrives as typed.
+_SLACK_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,16 +64,26 @@ class Subscription:
 
 
 def echo(text: str, limit: int = 60) -> str:
-    """Quote what a person typed: short, and without Slack markup that could ping anyone."""
-    cleaned = (
-        text.replace("<", "\u2039").replace(">", "\u203a").replace("`", "'").replace("\n", " ")
-    )
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+    """Quote what a person typed: one short line, escaped so it can never ping or link."""
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text
+    ).replace("`", "'")
+    short = cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+    return escape(short)  # after cutting, so no entity is cut in half
+
+
+def unescape_command(text: str | None) -> str:
+    """Command text as the person typed it: Slack's ``&lt;``, ``&gt;``, ``&amp;`` decoded."""
+    decoded = text or ""
+    if "&" in decoded:
+        for entity, char in _SLACK_ENTITIES:
+            decoded = decoded.replace(entity, char)
+    return decoded
 
 
 def words(text: str | None) -> list[str]:
     """Split command text on whitespace (Slack sends non-breaking spaces sometimes)."""
-    return (text or "").replace("\u00a0", " ").split()
+    return unescape_command(text).replace("\u00a0", " ").split()
 
 
 def _midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
@@ -75,9 +94,13 @@ def _day(text: str) -> dt.date:
     if not _DAY.match(text):
         raise UserInputError(texts.BAD_WHEN.format(when=echo(text)))
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise UserInputError(texts.BAD_WHEN.format(when=echo(text))) from None
+    if day < EARLIEST_DAY:
+        # year 1 in a positive offset overflows on the way to UTC; nothing was recorded then
+        raise UserInputError(texts.TOO_EARLY.format(day=day, earliest=EARLIEST_DAY))
+    return day
 
 
 def parse_period(when: str | None, now: dt.datetime) -> Period:
@@ -119,18 +142,31 @@ def parse_period(when: str | None, now: dt.datetime) -> Period:
     return Period(_midnight(day, tz), end, texts.PERIOD_DAY.format(day=day))
 
 
-def parse_duration(text: str) -> dt.timedelta:
-    """Read `30m`, `2h`, `24h`, `3d`, `1w` (at least a minute, at most 30 days)."""
+def parse_duration(
+    text: str, *, minimum: dt.timedelta = MIN_MUTE, maximum: dt.timedelta = MAX_MUTE
+) -> dt.timedelta:
+    """Read `20s`, `30m`, `2h`, `24h`, `3d`, `1w` (within ``minimum`` and ``maximum``)."""
     match = _DURATION.match(text.strip().lower())
     if not match:
         raise UserInputError(texts.BAD_DURATION.format(text=echo(text)))
-    amount, unit = int(match.group(1)), match.group(2)[0]
-    duration = dt.timedelta(seconds=amount * _UNIT_SECONDS[unit])
-    if duration < dt.timedelta(minutes=1):
-        raise UserInputError(texts.DURATION_TOO_SHORT)
-    if duration > MAX_MUTE:
-        raise UserInputError(texts.DURATION_TOO_LONG.format(limit=MAX_MUTE.days))
-    return duration
+    digits, unit = match.group(1).lstrip("0") or "0", match.group(2)[0]
+    # compare whole seconds as integers first: a huge amount must not reach timedelta
+    seconds = int(digits) * _UNIT_SECONDS[unit] if len(digits) <= _MAX_DURATION_DIGITS else None
+    if seconds is None or seconds > maximum.total_seconds():
+        raise UserInputError(texts.DURATION_TOO_LONG.format(limit=_say(maximum)))
+    if seconds < minimum.total_seconds():
+        raise UserInputError(texts.DURATION_TOO_SHORT.format(limit=_say(minimum)))
+    return dt.timedelta(seconds=seconds)
+
+
+def _say(duration: dt.timedelta) -> str:
+    """A limit in words: `30 days`, `1 minute`."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}" + ("s" if count != 1 else "")
+    return f"{seconds} seconds"
 
 
 def channel_id(token: str) -> str | None:
@@ -186,20 +222,33 @@ def parse_subscribe(args: list[str], current_channel: str) -> Subscription:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class MuteRequest:
+    """What `/fleet mute` asked for (the vehicle not yet resolved)."""
+
+    vehicle: str
+    duration: dt.timedelta
+    types: tuple[str, ...] | None = None
+    include_critical: bool = False
+
+
+def parse_mute(args: list[str]) -> MuteRequest:
+    """Read `<vehicle> <duration> [types=A,B] [all]` (options in any order after the duration)."""
+    if len(args) < 2:
+        raise UserInputError(texts.FLEET_SUBCOMMAND_USAGE["mute"])
+    types: tuple[str, ...] | None = None
+    include_critical = False
+    for token in args[2:]:
+        lower = token.lower()
+        if lower.startswith(("types=", "type=")):
+            types = _list_option("types", token.split("=", 1)[1])
+        elif lower == "all":
+            include_critical = True
+        else:
+            raise UserInputError(texts.BAD_OPTION.format(text=echo(token)))
+    return MuteRequest(args[0], parse_duration(args[1]), types, include_critical)
+
+
 def valid_label(label: str) -> bool:
     """A label is one short word people can type."""
     return bool(_LABEL.match(label))
-
-
-def admin_action(text: str | None) -> str | None:
-    """Which admin-only thing a `/fleet` text asks for (a key of NOT_ADMIN_WHAT), or None."""
-    parts = [w.lower() for w in words(text)]
-    if not parts:
-        return None
-    if parts[0] in ADMIN_FLEET_SUBCOMMANDS:
-        return parts[0]
-    if parts[0] == "monitor" and len(parts) > 1 and parts[1] in ("enable", "disable"):
-        return "monitor"
-    if parts[0] == "vehicles" and len(parts) > 1 and parts[1] == "label":
-        return "label"
-    return None

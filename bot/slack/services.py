@@ -14,7 +14,8 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -25,17 +26,17 @@ from bot.slack import texts, views
 from bot.slack.blocks import (
     ACTION_ACK,
     ACTION_DIGEST_ACK,
+    acked_line,
     alert_message,
     context,
     digest_message,
+    escape,
     slack_date,
 )
-from bot.slack.blocks import TEXT as ALERT_TEXT
 from bot.slack.directory import VehicleDirectory, VehicleEntry
 from bot.slack.parsing import (
-    admin_action,
     echo,
-    parse_duration,
+    parse_mute,
     parse_period,
     parse_subscribe,
     valid_label,
@@ -223,7 +224,7 @@ def alert_detail(
         stored = services.ledger.alert(alert_id)
         if stored is None or stored.vin != entry.vin:
             raise UserInputError(
-                texts.ALERT_NOT_FOUND.format(id=echo(alert_id), vehicle=entry.name)
+                texts.ALERT_NOT_FOUND.format(id=echo(alert_id), vehicle=escape(entry.name))
             )
         alert = views.stored_as_api(stored)
     delivery = services.ledger.delivery(alert.id, channel) if channel else None
@@ -238,22 +239,86 @@ def alert_detail(
 
 # -- /fleet ---------------------------------------------------------------------------------
 
+Handler = Callable[[SlackServices, list[str], str, str], Message]
+
+
+@dataclasses.dataclass(frozen=True)
+class Form:
+    """One way to run a subcommand: the handler, and whether only admins may run it."""
+
+    handler: Handler
+    admin: bool = False
+    what: str | None = None  # how a refusal names it: a key of texts.NOT_ADMIN_WHAT
+
+
+@dataclasses.dataclass(frozen=True)
+class Subcommand:
+    """A `/fleet` subcommand: its names and, per next word, who may run it and how."""
+
+    name: str
+    default: Form  # the subcommand alone, or followed by a word that is not in ``forms``
+    aliases: tuple[str, ...] = ()
+    forms: Mapping[str, Form] = dataclasses.field(default_factory=dict)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The name and every alias."""
+        return (self.name, *self.aliases)
+
+    @property
+    def usage(self) -> str:
+        """How to use it."""
+        return texts.FLEET_SUBCOMMAND_USAGE.get(self.name, texts.FLEET_USAGE)
+
+
+@dataclasses.dataclass(frozen=True)
+class FleetRequest:
+    """A `/fleet` text read against the table: which subcommand, which form, the words left."""
+
+    subcommand: Subcommand
+    form: Form
+    rest: list[str]
+
+
+def fleet_request(text: str | None) -> FleetRequest | None:
+    """Look a `/fleet` text up in FLEET_TABLE (the gate and the dispatcher both ask this)."""
+    args = words(text)
+    if not args:
+        return FleetRequest(FLEET_NAMES["help"], FLEET_NAMES["help"].default, [])
+    subcommand = FLEET_NAMES.get(args[0].lower())
+    if subcommand is None:
+        return None
+    if len(args) > 1 and args[1].lower() in subcommand.forms:
+        return FleetRequest(subcommand, subcommand.forms[args[1].lower()], args[2:])
+    return FleetRequest(subcommand, subcommand.default, args[1:])
+
 
 def fleet_reply(services: SlackServices, text: str, *, user: str, channel: str) -> Message:
-    """`/fleet <subcommand>`; unknown subcommands get the help."""
-    args = words(text)
-    if not args or args[0].lower() in ("help", "?", "-h", "--help"):
-        return views.text_reply(texts.FLEET_USAGE)
-    name, rest = args[0].lower(), args[1:]
-    what = admin_action(text)
-    if what is not None:
-        require_admin(services, user, what)
-    handler = _FLEET.get(name)
-    if handler is None:
+    """`/fleet <subcommand>`; an unknown subcommand gets the usage."""
+    request = fleet_request(text)
+    if request is None:
+        name = words(text)[0].lower()
         return views.error_reply(
             texts.UNKNOWN_SUBCOMMAND.format(name=echo(name)), texts.FLEET_USAGE
         )
-    return handler(services, rest, user, channel)
+    if request.form.admin:  # the gate refused already; this holds if a listener skips it
+        require_admin(services, user, request.form.what or request.subcommand.name)
+    return request.form.handler(services, request.rest, user, channel)
+
+
+def fleet_usage(text: str) -> str:
+    """The usage of the subcommand ``text`` names (the full help if none)."""
+    request = fleet_request(text)
+    return request.subcommand.usage if request else texts.FLEET_USAGE
+
+
+def _help(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    return views.text_reply(texts.FLEET_USAGE)
+
+
+def _no_arguments(rest: list[str]) -> None:
+    if rest:
+        raise UserInputError(texts.TOO_MANY_ARGUMENTS.format(extra=echo(" ".join(rest))))
 
 
 def _one_vehicle(services: SlackServices, rest: list[str]) -> VehicleEntry:
@@ -265,8 +330,6 @@ def _one_vehicle(services: SlackServices, rest: list[str]) -> VehicleEntry:
 
 
 def _vehicles(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
-    if rest and rest[0].lower() == "label":
-        return _label(services, rest[1:], user)
     wanted = " ".join(rest).casefold()
     entries = services.directory.entries()
     if wanted:
@@ -278,7 +341,7 @@ def _vehicles(services: SlackServices, rest: list[str], user: str, channel: str)
     return views.vehicles_message(entries, echo(" ".join(rest)) if rest else None)
 
 
-def _label(services: SlackServices, rest: list[str], user: str) -> Message:
+def _label(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
     if len(rest) != 2:
         raise UserInputError(texts.FLEET_SUBCOMMAND_USAGE["vehicles"])
     entry = services.directory.resolve(rest[0])
@@ -290,16 +353,18 @@ def _label(services: SlackServices, rest: list[str], user: str) -> Message:
             other.vin.casefold(),
             other.id.casefold(),
         ):
-            raise UserInputError(texts.LABEL_TAKEN.format(label=label))
+            raise UserInputError(texts.LABEL_TAKEN.format(label=escape(label)))
     services.ledger.set_label(entry.vin, label, by=user)
-    return views.text_reply(texts.LABEL_SET.format(vin=entry.vin, label=label))
+    return views.text_reply(texts.LABEL_SET.format(vin=escape(entry.vin), label=escape(label)))
 
 
 def _status(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
     if not rest:  # no vehicle: how the alert pipeline is doing
         facts = _home_facts(services)
         lines = views.pipeline_lines(facts)
-        parked = [f"<#{r.channel}> ({r.parked_reason})" for r in facts.routes if r.parked]
+        parked = [
+            f"<#{escape(r.channel)}> ({escape(r.parked_reason)})" for r in facts.routes if r.parked
+        ]
         if parked:
             lines.append(texts.HOME_PARKED.format(channels=", ".join(parked)))
         return views.ephemeral("\n".join(lines))
@@ -307,7 +372,7 @@ def _status(services: SlackServices, rest: list[str], user: str, channel: str) -
     try:
         status = services.api.status(entry.id)
     except NoData:
-        return views.text_reply(texts.STATUS_NOTHING.format(vehicle=entry.name))
+        return views.text_reply(texts.STATUS_NOTHING.format(vehicle=escape(entry.name)))
     return views.status_message(entry.name, status)
 
 
@@ -316,12 +381,27 @@ def _where(services: SlackServices, rest: list[str], user: str, channel: str) ->
     try:
         position = services.api.last_position(entry.id)
     except NoData:
-        return views.text_reply(texts.WHERE_NONE.format(vehicle=entry.name))
+        return views.text_reply(texts.WHERE_NONE.format(vehicle=escape(entry.name)))
     return views.where_message(entry.name, position)
 
 
 def _subscribe(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
     wanted = parse_subscribe(rest, channel)
+    filtered = wanted.severity_name is not None or wanted.types or wanted.vins
+    parked = next(
+        (r for r in services.ledger.routes() if r.channel == wanted.channel and r.parked), None
+    )
+    if parked is not None and not filtered:
+        # un-park as it was: re-subscribing after re-inviting Fleetbot must not drop filters
+        route = services.ledger.add_route(
+            parked.channel,
+            min_severity=parked.min_severity,
+            types=parked.types,
+            vins=parked.vins,
+            created_by=user,
+        )
+        what = views.route_text(route, services.directory.names())
+        return views.text_reply(texts.RESUBSCRIBED.format(channel=route.channel, what=what))
     vins = None
     if wanted.vins:
         vins = tuple(dict.fromkeys(services.directory.resolve(v).vin for v in wanted.vins))
@@ -352,63 +432,118 @@ def _unsubscribe(services: SlackServices, rest: list[str], user: str, channel: s
 def _routes(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
     return views.routes_message(
         services.ledger.routes(),
-        {m.vin: m.until for m in services.ledger.mutes(services.clock())},
+        services.ledger.mutes(services.clock()),
         services.directory.names(),
         services.settings.alert_channel,
     )
 
 
 def _mute(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
-    if len(rest) != 2:
-        raise UserInputError(texts.FLEET_SUBCOMMAND_USAGE["mute"])
-    duration = parse_duration(rest[1])
-    entry = services.directory.resolve(rest[0])
-    until = services.clock() + duration
-    services.ledger.mute(entry.vin, until, by=user)  # the whole vehicle; Critical still posted
-    return views.text_reply(texts.MUTED.format(vehicle=entry.name, until=slack_date(until)))
+    request = parse_mute(rest)
+    entry = services.directory.resolve(request.vehicle)
+    until = services.clock() + request.duration
+    types = tuple(normalise_type(t) for t in request.types) if request.types else None
+    services.ledger.mute(
+        entry.vin, until, by=user, types=types, include_critical=request.include_critical
+    )
+    what, critical = views.mute_scope(types, request.include_critical)
+    return views.text_reply(
+        texts.MUTED.format(
+            vehicle=escape(entry.name), what=what, until=slack_date(until), critical=critical
+        )
+    )
 
 
 def _unmute(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
     entry = _one_vehicle(services, rest)
     if services.ledger.unmute(entry.vin):
-        return views.text_reply(texts.UNMUTED.format(vehicle=entry.name))
-    return views.text_reply(texts.NOT_MUTED.format(vehicle=entry.name))
+        return views.text_reply(texts.UNMUTED.format(vehicle=escape(entry.name)))
+    return views.text_reply(texts.NOT_MUTED.format(vehicle=escape(entry.name)))
 
 
-def _monitor(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
-    action = rest[0].lower() if rest else "list"
-    if action not in ("list", "enable", "disable") or len(rest) > 1:
+def _mutes(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    _no_arguments(rest)
+    return views.mutes_message(services.ledger.mutes(services.clock()), services.directory.names())
+
+
+def _monitor_list(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    if rest:
         raise UserInputError(texts.FLEET_SUBCOMMAND_USAGE["monitor"])
     if services.monitors is None:
         return views.text_reply(texts.MONITOR_NOT_CONFIGURED)
-    if action == "enable":
-        return views.text_reply(services.monitors.enable(user))
-    if action == "disable":
-        return views.text_reply(services.monitors.disable(user))
     return views.text_reply(services.monitors.list())
 
 
-_FLEET: dict[str, Callable[[SlackServices, list[str], str, str], Message]] = {
-    "vehicles": _vehicles,
-    "vehicle": _vehicles,
-    "status": _status,
-    "where": _where,
-    "subscribe": _subscribe,
-    "unsubscribe": _unsubscribe,
-    "routes": _routes,
-    "mute": _mute,
-    "unmute": _unmute,
-    "monitor": _monitor,
-    "monitors": _monitor,
-}
+def _monitor_enable(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    _no_arguments(rest)
+    if services.monitors is None:
+        return views.text_reply(texts.MONITOR_NOT_CONFIGURED)
+    return views.text_reply(services.monitors.enable(user))
 
 
-def fleet_usage(text: str) -> str:
-    """The usage of the subcommand ``text`` names (the full help if none)."""
-    args = words(text)
-    name = args[0].lower() if args else ""
-    name = {"vehicle": "vehicles", "monitors": "monitor"}.get(name, name)
-    return texts.FLEET_SUBCOMMAND_USAGE.get(name, texts.FLEET_USAGE)
+def _monitor_disable(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    _no_arguments(rest)
+    if services.monitors is None:
+        return views.text_reply(texts.MONITOR_NOT_CONFIGURED)
+    return views.text_reply(services.monitors.disable(user))
+
+
+def _failed(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    _no_arguments(rest)
+    rows = services.ledger.failed(limit=views.MAX_FAILED_LINES)
+    total = services.ledger.counts().get("failed", len(rows))
+    return views.failed_message(rows, total, services.directory.names(), services.locale)
+
+
+def _retry(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    _no_arguments(rest)
+    count = services.ledger.retry_failed()
+    if not count:
+        return views.text_reply(texts.RETRY_NONE)
+    log.info("%d failed deliveries queued again by %s", count, user)
+    return views.text_reply(texts.RETRIED.format(count=count))
+
+
+def _admin(handler: Handler, what: str) -> Form:
+    return Form(handler, admin=True, what=what)
+
+
+#: Every `/fleet` subcommand, its aliases and who may run each form of it. The admin gate
+#: (:mod:`bot.slack.access`) and :func:`fleet_reply` both read it through :func:`fleet_request`,
+#: so a name or alias cannot reach a handler without the same check.
+FLEET_TABLE: tuple[Subcommand, ...] = (
+    Subcommand("help", Form(_help), aliases=("?", "-h", "--help")),
+    Subcommand(
+        "vehicles",
+        Form(_vehicles),
+        aliases=("vehicle",),
+        forms={"label": _admin(_label, "label")},
+    ),
+    Subcommand("status", Form(_status)),
+    Subcommand("where", Form(_where)),
+    Subcommand("routes", Form(_routes)),
+    Subcommand("subscribe", _admin(_subscribe, "subscribe")),
+    Subcommand("unsubscribe", _admin(_unsubscribe, "unsubscribe")),
+    Subcommand("mute", _admin(_mute, "mute")),
+    Subcommand("unmute", _admin(_unmute, "unmute")),
+    Subcommand("mutes", Form(_mutes)),
+    Subcommand(
+        "monitor",
+        Form(_monitor_list),
+        aliases=("monitors",),
+        forms={
+            "list": Form(_monitor_list),
+            "enable": _admin(_monitor_enable, "monitor"),
+            "disable": _admin(_monitor_disable, "monitor"),
+        },
+    ),
+    Subcommand("failed", _admin(_failed, "failed")),
+    Subcommand("retry", _admin(_retry, "retry")),
+)
+
+FLEET_NAMES: Mapping[str, Subcommand] = MappingProxyType(
+    {name: sub for sub in FLEET_TABLE for name in sub.names}
+)
 
 
 # -- buttons --------------------------------------------------------------------------------
@@ -446,7 +581,7 @@ def acknowledge(services: SlackServices, client: WebClient, click: Click) -> Mes
         alert_id, click.channel, click.user, services.clock()
     )
     if not first:
-        return views.text_reply(texts.ALREADY_ACKED.format(user=by, when=slack_date(at)))
+        return views.text_reply(texts.ALREADY_ACKED.format(user=escape(by), when=slack_date(at)))
     stored = services.ledger.alert(alert_id)
     if stored is not None and stored.vin:
         message = alert_message(
@@ -481,7 +616,7 @@ def _acked_blocks(
             if not block["elements"]:
                 continue
         kept.append(block)
-    kept.append(context(ALERT_TEXT["acked"].format(user=user, when=slack_date(at))))
+    kept.append(context(acked_line(user, at)))
     return kept
 
 
@@ -492,10 +627,10 @@ def digest_acknowledge(services: SlackServices, client: WebClient, click: Click)
         alert_id, click.channel, click.user, services.clock()
     )
     if not first:
-        return views.text_reply(texts.ALREADY_ACKED.format(user=by, when=slack_date(at)))
+        return views.text_reply(texts.ALREADY_ACKED.format(user=escape(by), when=slack_date(at)))
     deliveries = services.ledger.deliveries_for_message(click.channel, click.ts)
     if deliveries:
-        items = [(d.alert, d.acked_by) for d in deliveries]
+        items = [(d.alert, d.acked_by, d.acked_at) for d in deliveries]
         message = digest_message(items, names=services.directory.names(), locale=services.locale)
     else:
         message = {
@@ -515,11 +650,7 @@ def _digest_acked_blocks(
         if accessory.get("action_id") == ACTION_DIGEST_ACK and accessory.get("value") == alert_id:
             block = {k: v for k, v in block.items() if k != "accessory"}
             text = dict(block.get("text") or {})
-            text["text"] = (
-                (text.get("text") or "")
-                + "\n"
-                + ALERT_TEXT["acked"].format(user=user, when=slack_date(at))
-            )
+            text["text"] = (text.get("text") or "") + "\n" + acked_line(user, at)
             block["text"] = text
         out.append(block)
     return out
@@ -548,7 +679,9 @@ def mute_for_a_day(services: SlackServices, click: Click) -> Message:
         click.value, until, by=click.user, types=types or None, include_critical=bool(types)
     )
     name = services.directory.name_of(click.value)
-    return views.text_reply(texts.MUTED_BUTTON.format(vehicle=name, until=slack_date(until)))
+    return views.text_reply(
+        texts.MUTED_BUTTON.format(vehicle=escape(name), until=slack_date(until))
+    )
 
 
 # -- App Home -------------------------------------------------------------------------------

@@ -9,47 +9,59 @@ from __future__ import annotations
 # -- usage -----------------------------------------------------------------------------
 
 TRIPS_USAGE = (
-    "*Usage:* `/trips <vehicle> [when]`\n"
-    "`<vehicle>` is a VIN, an API vehicle id or a label. `when` is `today` (default), "
+    "*Usage:* `/trips &lt;vehicle&gt; [when]`\n"
+    "`&lt;vehicle&gt;` is a VIN, an API vehicle id or a label. `when` is `today` (default), "
     "`yesterday`, `7d` (the last 7 days), a day `2026-11-20`, or a range "
     "`2026-11-01..2026-11-07` (at most 31 days)."
 )
 ALERT_USAGE = (
-    "*Usage:* `/alert <vehicle> [alert-id]`\n"
+    "*Usage:* `/alert &lt;vehicle&gt; [alert-id]`\n"
     "Shows the active alerts of a vehicle, then those of the last 7 days; "
     "with an alert id, that alert in detail."
 )
 FLEET_USAGE = (
-    "*Usage:* `/fleet <subcommand>`\n"
+    "*Usage:* `/fleet &lt;subcommand&gt;`\n"
     "• `help` — this text\n"
     "• `vehicles [filter]` — the fleet (filter on VIN, label, brand or model)\n"
     "• `status [vehicle]` — energy, autonomy, odometer, ignition, position, maintenance; "
     "without a vehicle: last and next poll, quota left, delivery backlog, parked routes\n"
-    "• `where <vehicle>` — last known position with a map link\n"
+    "• `where &lt;vehicle&gt;` — last known position with a map link\n"
     "• `routes` — which channels get which alerts\n"
+    "• `mutes` — which vehicles are muted, and until when\n"
     "• `monitor list` — push monitors at the API\n"
     "*Admins only:*\n"
-    "• `vehicles label <vin> <label>` — give a vehicle a name people use\n"
+    "• `vehicles label &lt;vin&gt; &lt;label&gt;` — give a vehicle a name people use\n"
     "• `subscribe [#channel] [severity>=warning] [types=A,B] [vehicles=V1,V2]` — send alerts "
     "to a channel (this one by default)\n"
     "• `unsubscribe [#channel]` — stop sending alerts to a channel\n"
-    "• `mute <vehicle> <duration>` (e.g. `30m`, `2h`, `3d`, at most `30d`) and "
-    "`unmute <vehicle>`\n"
-    "• `monitor enable|disable` — turn push (API monitors) on or off"
+    "• `mute &lt;vehicle&gt; &lt;duration&gt;` (e.g. `30m`, `2h`, `3d`, at most `30d`) and "
+    "`unmute &lt;vehicle&gt;`\n"
+    "• `monitor enable|disable` — turn push (API monitors) on or off\n"
+    "• `failed` — alerts Slack refused for good, and why; `retry` — queue them all again"
 )
 FLEET_SUBCOMMAND_USAGE = {
-    "vehicles": "*Usage:* `/fleet vehicles [filter]` or `/fleet vehicles label <vin> <label>`",
+    "vehicles": (
+        "*Usage:* `/fleet vehicles [filter]` or `/fleet vehicles label &lt;vin&gt; &lt;label&gt;`"
+    ),
     "status": "*Usage:* `/fleet status [vehicle]` (no vehicle: how polling and delivery are doing)",
-    "where": "*Usage:* `/fleet where <vehicle>`",
+    "where": "*Usage:* `/fleet where &lt;vehicle&gt;`",
     "subscribe": (
         "*Usage:* `/fleet subscribe [#channel] [severity>=information|warning|critical] "
         "[types=TypeA,TypeB] [vehicles=VIN1,VIN2]`"
     ),
     "unsubscribe": "*Usage:* `/fleet unsubscribe [#channel]`",
     "routes": "*Usage:* `/fleet routes`",
-    "mute": "*Usage:* `/fleet mute <vehicle> <duration>` — duration like `30m`, `2h`, `24h`, `3d`",
-    "unmute": "*Usage:* `/fleet unmute <vehicle>`",
+    "mute": (
+        "*Usage:* `/fleet mute &lt;vehicle&gt; &lt;duration&gt; [types=TypeA,TypeB] [all]` — "
+        "duration like `30m`, `2h`, `24h`, `3d`. Held alerts still active are posted when the "
+        "mute ends; Critical alerts are posted anyway unless you add `all`."
+    ),
+    "unmute": "*Usage:* `/fleet unmute &lt;vehicle&gt;`",
     "monitor": "*Usage:* `/fleet monitor list|enable|disable`",
+    "mutes": "*Usage:* `/fleet mutes`",
+    "failed": "*Usage:* `/fleet failed` (admins: alerts Slack refused for good)",
+    "retry": "*Usage:* `/fleet retry` (admins: queue every failed alert again)",
+    "help": "*Usage:* `/fleet help`",
 }
 
 # -- errors and refusals ---------------------------------------------------------------
@@ -64,8 +76,9 @@ FUTURE_DATE = "{day} is in the future: there are no trips yet."
 REVERSED_RANGE = "The range {start}..{end} ends before it starts."
 RANGE_TOO_LONG = "That is {days} days; ask for at most {limit} days at a time."
 BAD_DURATION = "I cannot read “{text}” as a duration: use e.g. `30m`, `2h`, `24h` or `3d`."
-DURATION_TOO_LONG = "A mute lasts at most {limit} days."
-DURATION_TOO_SHORT = "A mute lasts at least one minute."
+DURATION_TOO_LONG = "That is too long: at most {limit}."
+DURATION_TOO_SHORT = "That is too short: at least {limit}."
+TOO_EARLY = "{day} is before {earliest}: there is nothing that old."
 BAD_CHANNEL = (
     "“{text}” is not a channel I can use: mention it with `#` so Slack links it "
     "(e.g. `#fleet-alerts`)."
@@ -86,6 +99,8 @@ NOT_ADMIN_WHAT = {
     "monitor": "turn push monitors on or off",
     "label": "label vehicles",
     "mute_button": "mute vehicles",
+    "failed": "list failed deliveries",
+    "retry": "retry failed deliveries",
 }
 SOMETHING_WRONG = (
     "Something went wrong on my side (ref `{ref}`). An admin can look it up in the logs."
@@ -150,10 +165,10 @@ VEHICLES_TITLE = "*Fleet vehicles* ({count}{filtered})"
 VEHICLES_FILTERED = " matching “{filter}”"
 VEHICLES_NONE = "No vehicle matches “{filter}”."
 VEHICLE_LINE = "• {name}`{vin}` · id `{id}`{car}"
-VEHICLES_MORE = "… and {count} more: narrow with `/fleet vehicles <filter>`."
+VEHICLES_MORE = "… and {count} more: narrow with `/fleet vehicles &lt;filter&gt;`."
 LABEL_SET = "*{vin}* is now known as *{label}*."
 LABEL_TAKEN = "The label “{label}” looks like a VIN or vehicle id of another vehicle."
-LABEL_BAD = "A label is 1 to 40 characters, without spaces, `<`, `>`, `&` or `*`."
+LABEL_BAD = "A label is 1 to 40 characters, without spaces, `&lt;`, `&gt;`, `&amp;` or `*`."
 
 STATUS_TITLE = "*Status of {vehicle}*{updated}"
 STATUS_UPDATED = " (as of {when})"
@@ -183,6 +198,7 @@ SUBSCRIBE_SEVERITY = " of severity {severity} or more"
 SUBSCRIBE_TYPES = " of types {types}"
 SUBSCRIBE_VINS = " for {vins}"
 SUBSCRIBE_INVITE = " Make sure Fleetbot is in that channel (`/invite @Fleetbot`)."
+RESUBSCRIBED = "<#{channel}> is back: it gets {what} again, as before it was parked."
 UNSUBSCRIBED = "<#{channel}> no longer gets alerts."
 NOT_SUBSCRIBED = "<#{channel}> was not subscribed to anything."
 ROUTES_TITLE = "*Alert routes*"
@@ -193,12 +209,63 @@ ROUTE_PARKED = (
     "\n    :double_vertical_bar: parked: {reason} — an admin can `/fleet subscribe` it again"
 )
 ROUTES_DEFAULT = "Alerts that match no route go to <#{channel}>."
-MUTES_LINE = "• :mute: {vehicle} muted until {until}"
-MUTES_TITLE = "*Muted vehicles*"
+MUTES_LINE = "• :mute: {vehicle} — {what} until {until}{by}"
+MUTES_BY = " (muted by <@{user}>)"
+MUTES_TITLE = "*Mutes in force*"
+MUTES_NONE = "No vehicle is muted."
+MUTE_EVERY_TYPE = "every alert"
+MUTE_TYPES = "{types}"
+MUTE_CRITICAL_POSTED = ", Critical still posted"
+MUTE_CRITICAL_HELD = ", Critical included"
 
-MUTED = ":mute: *{vehicle}* is muted until {until}: its alerts are not posted until then."
-UNMUTED = ":loud_sound: *{vehicle}* is no longer muted."
+MUTED = (
+    ":mute: *{vehicle}*: {what} held back until {until}{critical}. Alerts still active "
+    "then are posted when the mute ends (or `/fleet unmute`)."
+)
+UNMUTED = (
+    ":loud_sound: *{vehicle}* is no longer muted: alerts it held that are still active are "
+    "being posted now."
+)
 NOT_MUTED = "*{vehicle}* was not muted."
+
+FAILED_NONE = ":white_check_mark: No failed deliveries: Slack took every alert."
+FAILED_TITLE = "*Alerts Slack refused for good* ({count})"
+FAILED_LINE = "• {badge} *{words}* — {vehicle} · <#{channel}> · {error} · queued {when}"
+FAILED_MORE = "… and {count} more."
+FAILED_RETRY_HINT = "Fix the cause, then `/fleet retry` queues them all again."
+RETRIED = ":repeat: {count} failed alerts are queued again; they go out with the next delivery."
+RETRY_NONE = "There are no failed deliveries to retry."
+SLACK_ERROR_UNKNOWN = "no reason given"
+SLACK_ERROR_OTHER = "Slack said: {error}"
+SLACK_ERRORS = {
+    "channel_not_found": "the channel no longer exists, or Fleetbot cannot see it",
+    "not_in_channel": "Fleetbot is not in the channel",
+    "is_archived": "the channel is archived",
+    "msg_too_long": "the message was too long for Slack",
+    "no_text": "the message was empty",
+    "invalid_blocks": "Slack rejected the message layout",
+    "invalid_blocks_format": "Slack rejected the message layout",
+    "too_many_attachments": "the message had too many attachments",
+    "invalid_metadata_format": "Slack rejected the message metadata",
+    "invalid_metadata_schema": "Slack rejected the message metadata",
+    "metadata_too_large": "the message metadata was too large",
+    "restricted_action": "the workspace does not let Fleetbot post there",
+    "restricted_action_read_only_channel": "the channel is read-only",
+    "restricted_action_thread_only_channel": "the channel only allows replies in threads",
+    "restricted_action_non_threadable_channel": "the channel does not allow threads",
+    "cannot_reply_to_message": "the message cannot be replied to",
+    "ekm_access_denied": "the workspace's key management denied access",
+    "team_access_not_granted": "Fleetbot is not allowed in that workspace",
+    "invalid_auth": "Slack refused Fleetbot's token",
+    "not_authed": "Slack refused Fleetbot's token",
+    "token_revoked": "Fleetbot's token was revoked",
+    "token_expired": "Fleetbot's token expired",
+    "account_inactive": "Fleetbot's Slack account is inactive",
+    "missing_scope": "Fleetbot lacks a Slack permission it needs",
+    "message_not_found": "the message was deleted",
+    "cant_update_message": "the message can no longer be edited",
+    "edit_window_closed": "the message is too old to edit",
+}
 
 MONITOR_NOT_CONFIGURED = (
     "Push is not configured: set FLEETBOT_PUBLIC_URL and FLEETBOT_WEBHOOK_TOKEN to use "

@@ -9,17 +9,29 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bot.alerts.render import SEVERITIES, alert_text, severity_badge, severity_rank
+from bot.alerts.render import SEVERITIES, severity_rank
 from bot.psa.models import Alert, Position, Trip, VehicleStatus
 from bot.slack import texts
-from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION_TEXT, context, map_link, section, slack_date
+from bot.slack.blocks import (
+    MAX_BLOCKS,
+    MAX_SECTION_TEXT,
+    alert_words,
+    badge,
+    context,
+    escape,
+    map_link,
+    section,
+    slack_date,
+)
 from bot.slack.directory import VehicleEntry
 from bot.slack.parsing import Period
-from bot.store import Route, StoredAlert
+from bot.store import Delivery, Mute, Route, StoredAlert
 
 Message = dict[str, Any]
 
@@ -28,6 +40,9 @@ MAX_VIEW_BLOCKS = 100
 MAX_ALERT_LINES = 40
 MAX_VEHICLE_LINES = 80
 MAX_HOME_VEHICLES = 25
+MAX_FAILED_LINES = 30
+MAX_ERROR_TEXT = 200
+_ERROR_CODE = re.compile(r"[a-z][a-z_]+[a-z]")
 _TRIP_BLOCKS_PER_MESSAGE = MAX_BLOCKS - 2  # room for the "part n of m" and "… more" contexts
 
 
@@ -79,14 +94,14 @@ def place(position: Position | None) -> str:
 
 def km(value: float | None) -> str:
     """A distance in km."""
-    if value is None:
+    if value is None or not math.isfinite(value):
         return "? km"
     return f"{value:,.1f} km" if value < 10_000 else f"{value:,.0f} km"
 
 
 def duration(seconds: float | None) -> str:
     """A duration as people say it: 45 s, 25 min, 1 h 05 min."""
-    if seconds is None:
+    if seconds is None or not math.isfinite(seconds):
         return "? min"
     total = round(seconds)
     if total < 60:
@@ -112,6 +127,8 @@ class EnergyTotals:
             if used.value is None:
                 continue
             unit = (used.unit or "").strip()
+            if not math.isfinite(used.value):
+                continue  # an odd record must not turn the totals into nan or inf
             if unit == "cL":
                 self.amounts["L fuel"] = self.amounts.get("L fuel", 0.0) + used.value / 100
             elif unit == "Wh":
@@ -122,7 +139,9 @@ class EnergyTotals:
 
     def text(self) -> str:
         """``" · 1.2 L fuel · 3.4 kWh"`` (empty when nothing was reported)."""
-        return "".join(f" · {value:,.1f} {unit}".rstrip() for unit, value in self.amounts.items())
+        return "".join(
+            f" · {value:,.1f} {escape(unit)}".rstrip() for unit, value in self.amounts.items()
+        )
 
 
 def _trip_energy(trip: Trip) -> str:
@@ -130,7 +149,9 @@ def _trip_energy(trip: Trip) -> str:
     totals.add(trip)
     text = totals.text()
     if not text and trip.avg_consumption:
-        averages = [f"{a.value:g} ({a.type})" for a in trip.avg_consumption if a.value is not None]
+        averages = [
+            f"{a.value:g} ({escape(a.type)})" for a in trip.avg_consumption if a.value is not None
+        ]
         text = f" · avg {', '.join(averages)}" if averages else ""
     return text
 
@@ -167,6 +188,7 @@ def trips_messages(
     vehicle: str, trips: Sequence[Trip], period: Period, tz: dt.tzinfo
 ) -> list[Message]:
     """The trips of a period grouped by day with totals, as one to five ephemeral messages."""
+    vehicle = escape(vehicle)
     if not trips:
         return [text_reply(texts.TRIPS_NONE.format(vehicle=vehicle, period=period.label))]
     ordered = sorted(trips, key=lambda t: t.started_at or period.start)
@@ -223,33 +245,34 @@ def trips_messages(
 
 
 def _words(alert: Alert, locale: str) -> str:
-    return alert_text(alert.type_key, locale, label=alert.label)
+    return alert_words(alert.type_key, locale, label=alert.label)
 
 
 def alert_line(alert: Alert, locale: str) -> str:
     """One alert in words, when and where."""
     where = place(alert.start_position)
-    badge = severity_badge(alert.severity, locale)
+    shown = badge(alert.severity, locale)
     if alert.ended:
         return texts.ALERT_LINE_ENDED.format(
-            badge=badge,
+            badge=shown,
             words=_words(alert, locale),
             when=slack_date(alert.started_at),
             end=slack_date(alert.end_at or alert.updated_at),
             where=where,
-            id=alert.id,
+            id=escape(alert.id),
         )
     return texts.ALERT_LINE.format(
-        badge=badge,
+        badge=shown,
         words=_words(alert, locale),
         when=slack_date(alert.started_at),
         where=where,
-        id=alert.id,
+        id=escape(alert.id),
     )
 
 
 def alerts_message(vehicle: str, alerts: Sequence[Alert], days: int, locale: str) -> Message:
     """Active alerts first (most severe, then newest), then the recent ended ones."""
+    vehicle = escape(vehicle)
     if not alerts:
         return text_reply(texts.ALERTS_NONE.format(vehicle=vehicle, days=days))
 
@@ -289,7 +312,7 @@ def alert_detail(
 ) -> Message:
     """Everything we know about one alert."""
     title = texts.ALERT_DETAIL_TITLE.format(
-        badge=severity_badge(alert.severity, locale), words=_words(alert, locale), vehicle=vehicle
+        badge=badge(alert.severity, locale), words=_words(alert, locale), vehicle=escape(vehicle)
     )
     ended = ""
     if alert.ended:
@@ -297,15 +320,15 @@ def alert_detail(
             when=slack_date(alert.end_at or alert.updated_at), where=place(alert.end_position)
         )
     fields = texts.ALERT_DETAIL_FIELDS.format(
-        id=alert.id,
-        type=alert.type or texts.UNKNOWN,
+        id=escape(alert.id),
+        type=escape(alert.type) or texts.UNKNOWN,
         state=texts.ALERT_STATE_ENDED if alert.ended else texts.ALERT_STATE_ACTIVE,
         started=slack_date(alert.started_at),
         ended=ended,
         where=place(alert.start_position),
     )
     if acked_by:
-        fields += texts.ALERT_ACKED.format(user=acked_by, when=slack_date(acked_at))
+        fields += texts.ALERT_ACKED.format(user=escape(acked_by), when=slack_date(acked_at))
     return ephemeral(title, [section(title), section(fields)])
 
 
@@ -332,7 +355,7 @@ def stored_as_api(stored: StoredAlert) -> Alert:
 
 
 def vehicles_message(entries: Sequence[VehicleEntry], filter_text: str | None) -> Message:
-    """The fleet directory, optionally filtered."""
+    """The fleet directory, optionally filtered (``filter_text`` comes escaped, from echo)."""
     if not entries:
         return text_reply(texts.VEHICLES_NONE.format(filter=filter_text or ""))
     title = texts.VEHICLES_TITLE.format(
@@ -343,10 +366,10 @@ def vehicles_message(entries: Sequence[VehicleEntry], filter_text: str | None) -
     for entry in entries[:MAX_VEHICLE_LINES]:
         lines.append(
             texts.VEHICLE_LINE.format(
-                name=f"*{entry.label}* — " if entry.label else "",
-                vin=entry.vin,
-                id=entry.id,
-                car=f" · {entry.car}" if entry.car else "",
+                name=f"*{escape(entry.label)}* — " if entry.label else "",
+                vin=escape(entry.vin),
+                id=escape(entry.id),
+                car=f" · {escape(entry.car)}" if entry.car else "",
             )
         )
     if len(entries) > MAX_VEHICLE_LINES:
@@ -360,18 +383,21 @@ def _percent(value: float | None) -> str:
 
 def status_message(vehicle: str, status: VehicleStatus) -> Message:
     """Energy level and autonomy, odometer, ignition, position and maintenance."""
+    vehicle = escape(vehicle)
     updated = texts.STATUS_UPDATED.format(when=slack_date(status.updated_at))
     title = texts.STATUS_TITLE.format(vehicle=vehicle, updated=updated if status.updated_at else "")
     lines: list[str] = []
     for energy in status.energies:
         lines.append(
             texts.STATUS_ENERGY.format(
-                kind=texts.ENERGY_NAMES.get(energy.type or "", energy.type or texts.UNKNOWN),
+                kind=texts.ENERGY_NAMES.get(
+                    energy.type or "", escape(energy.type or texts.UNKNOWN)
+                ),
                 level=_percent(energy.level),
                 autonomy=texts.STATUS_AUTONOMY.format(km=km(energy.autonomy_km))
                 if energy.autonomy_km is not None
                 else "",
-                charging=texts.STATUS_CHARGING.format(status=energy.charging_status)
+                charging=texts.STATUS_CHARGING.format(status=escape(energy.charging_status))
                 if energy.charging_status
                 else "",
             )
@@ -390,7 +416,7 @@ def status_message(vehicle: str, status: VehicleStatus) -> Message:
     if status.odometer_km is not None:
         lines.append(texts.STATUS_ODOMETER.format(km=km(status.odometer_km)))
     if status.ignition:
-        lines.append(texts.STATUS_IGNITION.format(state=status.ignition))
+        lines.append(texts.STATUS_IGNITION.format(state=escape(status.ignition)))
     if status.moving is not None:
         lines.append(texts.STATUS_MOVING.format(moving=texts.YES if status.moving else texts.NO))
     if status.position is not None:
@@ -410,7 +436,7 @@ def status_message(vehicle: str, status: VehicleStatus) -> Message:
 def where_message(vehicle: str, position: Position) -> Message:
     """The last known position with a map link."""
     text = texts.WHERE_TEXT.format(
-        vehicle=vehicle, when=slack_date(position.at), where=place(position)
+        vehicle=escape(vehicle), when=slack_date(position.at), where=place(position)
     )
     return text_reply(text)
 
@@ -423,9 +449,13 @@ def route_text(route: Route, names: Mapping[str, str]) -> str:
     if route.min_severity > 0:
         name = next((s for s in SEVERITIES if severity_rank(s) == route.min_severity), "?")
         severity = texts.SUBSCRIBE_SEVERITY.format(severity=name)
-    types = texts.SUBSCRIBE_TYPES.format(types=", ".join(route.types)) if route.types else ""
+    types = (
+        texts.SUBSCRIBE_TYPES.format(types=", ".join(escape(t) for t in route.types))
+        if route.types
+        else ""
+    )
     vins = (
-        texts.SUBSCRIBE_VINS.format(vins=", ".join(names.get(v, v) for v in route.vins))
+        texts.SUBSCRIBE_VINS.format(vins=", ".join(escape(names.get(v, v)) for v in route.vins))
         if route.vins
         else ""
     )
@@ -437,19 +467,19 @@ def route_lines(routes: Sequence[Route], names: Mapping[str, str]) -> list[str]:
     lines = []
     for route in routes:
         line = texts.ROUTE_LINE.format(
-            channel=route.channel,
+            channel=escape(route.channel),
             what=route_text(route, names),
-            by=texts.ROUTE_BY.format(user=route.created_by) if route.created_by else "",
+            by=texts.ROUTE_BY.format(user=escape(route.created_by)) if route.created_by else "",
         )
         if route.parked:
-            line += texts.ROUTE_PARKED.format(reason=route.parked_reason)
+            line += texts.ROUTE_PARKED.format(reason=escape(route.parked_reason))
         lines.append(line)
     return lines
 
 
 def routes_message(
     routes: Sequence[Route],
-    mutes: Mapping[str, dt.datetime],
+    mutes: Sequence[Mute],
     names: Mapping[str, str],
     default_channel: str | None,
 ) -> Message:
@@ -457,14 +487,91 @@ def routes_message(
     lines = [texts.ROUTES_TITLE]
     lines += route_lines(routes, names) or [texts.ROUTES_NONE]
     if default_channel:
-        lines.append(texts.ROUTES_DEFAULT.format(channel=default_channel))
+        lines.append(texts.ROUTES_DEFAULT.format(channel=escape(default_channel)))
     if mutes:
         lines.append(texts.MUTES_TITLE)
-        lines += [
-            texts.MUTES_LINE.format(vehicle=names.get(vin, vin), until=slack_date(until))
-            for vin, until in sorted(mutes.items())
-        ]
+        lines += mute_lines(mutes, names)
     return ephemeral(texts.ROUTES_TITLE, pack_sections(lines)[:MAX_BLOCKS])
+
+
+def mute_scope(types: Sequence[str] | None, include_critical: bool) -> tuple[str, str]:
+    """What a mute holds, in words: (the types, what happens to Critical alerts)."""
+    what = (
+        texts.MUTE_TYPES.format(types=", ".join(escape(t) for t in types))
+        if types
+        else texts.MUTE_EVERY_TYPE
+    )
+    critical = texts.MUTE_CRITICAL_HELD if include_critical else texts.MUTE_CRITICAL_POSTED
+    return what, critical
+
+
+def mute_lines(mutes: Sequence[Mute], names: Mapping[str, str]) -> list[str]:
+    """One line per mute in force: vehicle, what it holds, until when, who set it."""
+    lines = []
+    for mute in sorted(mutes, key=lambda m: (names.get(m.vin, m.vin), m.until)):
+        what, critical = mute_scope(mute.types, mute.include_critical)
+        lines.append(
+            texts.MUTES_LINE.format(
+                vehicle=escape(names.get(mute.vin, mute.vin)),
+                what=what + critical,
+                until=slack_date(mute.until),
+                by=texts.MUTES_BY.format(user=escape(mute.muted_by)) if mute.muted_by else "",
+            )
+        )
+    return lines
+
+
+def mutes_message(mutes: Sequence[Mute], names: Mapping[str, str]) -> Message:
+    """The mutes in force."""
+    if not mutes:
+        return text_reply(texts.MUTES_NONE)
+    return ephemeral(
+        texts.MUTES_TITLE, pack_sections([texts.MUTES_TITLE, *mute_lines(mutes, names)])
+    )
+
+
+def slack_error_words(error: str | None) -> str:
+    """Why Slack refused a message, in words (the raw error, escaped, when we do not know it)."""
+    if not error:
+        return texts.SLACK_ERROR_UNKNOWN
+    for code in _ERROR_CODE.findall(error):
+        if code in texts.SLACK_ERRORS:
+            return texts.SLACK_ERRORS[code]
+    return texts.SLACK_ERROR_OTHER.format(error=escape(_cut(error, MAX_ERROR_TEXT)))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def failed_message(
+    rows: Sequence[Delivery], total: int, names: Mapping[str, str], locale: str
+) -> Message:
+    """Alerts Slack refused for good: vehicle, alert, channel, why and when, newest first."""
+    if not rows:
+        return text_reply(texts.FAILED_NONE)
+    title = texts.FAILED_TITLE.format(count=total)
+    lines = [title]
+    for row in rows:
+        lines.append(
+            texts.FAILED_LINE.format(
+                badge=badge(row.alert.severity, locale),
+                words=alert_words(row.alert.type, locale, label=_label_of(row.alert)),
+                vehicle=escape(names.get(row.alert.vin, row.alert.vin)),
+                channel=escape(row.channel),
+                error=slack_error_words(row.last_error),
+                when=slack_date(row.created_at),
+            )
+        )
+    if total > len(rows):
+        lines.append(texts.FAILED_MORE.format(count=total - len(rows)))
+    lines.append(texts.FAILED_RETRY_HINT)
+    return ephemeral(title, pack_sections(lines)[:MAX_BLOCKS])
+
+
+def _label_of(alert: StoredAlert) -> str | None:
+    label = alert.payload.get("label") if isinstance(alert.payload, Mapping) else None
+    return label if isinstance(label, str) else None
 
 
 # -- App Home -------------------------------------------------------------------------------
@@ -513,12 +620,12 @@ def home_view(facts: HomeFacts) -> dict[str, Any]:
     )
     for vin, alerts in ranked[:MAX_HOME_VEHICLES]:
         badges = ", ".join(
-            f"{severity_badge(a.severity, facts.locale)} {alert_text(a.type, facts.locale)}"
+            f"{badge(a.severity, facts.locale)} {alert_words(a.type, facts.locale)}"
             for a in alerts[:5]
         )
         lines.append(
             texts.HOME_OPEN_LINE.format(
-                vehicle=facts.names.get(vin, vin), count=len(alerts), badges=badges
+                vehicle=escape(facts.names.get(vin, vin)), count=len(alerts), badges=badges
             )
         )
     if len(ranked) > MAX_HOME_VEHICLES:
@@ -528,7 +635,7 @@ def home_view(facts: HomeFacts) -> dict[str, Any]:
     severities = Counter(a.severity or "" for a in facts.open_alerts)
     if severities:
         counts = " · ".join(
-            f"{severity_badge(s or None, facts.locale)} {n}"
+            f"{badge(s or None, facts.locale)} {n}"
             for s, n in sorted(severities.items(), key=lambda kv: -severity_rank(kv[0]))
         )
         blocks.append(section(texts.HOME_SEVERITY.format(counts=counts)))
@@ -540,7 +647,7 @@ def home_view(facts: HomeFacts) -> dict[str, Any]:
     parked = [r.channel for r in facts.routes if r.parked]
     if parked:
         blocks.append(
-            section(texts.HOME_PARKED.format(channels=", ".join(f"<#{c}>" for c in parked)))
+            section(texts.HOME_PARKED.format(channels=", ".join(f"<#{escape(c)}>" for c in parked)))
         )
 
     blocks.append({"type": "divider"})
@@ -560,9 +667,9 @@ def pipeline_lines(facts: HomeFacts) -> list[str]:
         status.append(
             texts.HOME_POLL.format(
                 when=slack_date(when_of(poll.get("at"))),
-                vehicles=poll.get("vehicles", "?"),
-                new_alerts=poll.get("new_alerts", "?"),
-                calls=poll.get("api_calls", "?"),
+                vehicles=escape(poll.get("vehicles", "?")),
+                new_alerts=escape(poll.get("new_alerts", "?")),
+                calls=escape(poll.get("api_calls", "?")),
             )
         )
     else:
@@ -575,8 +682,8 @@ def pipeline_lines(facts: HomeFacts) -> list[str]:
             texts.HOME_QUOTA.format(
                 remaining=f"{quota['daily_remaining']:,}"
                 if isinstance(quota["daily_remaining"], int)
-                else quota["daily_remaining"],
-                limit=quota.get("daily_limit") or "?",
+                else escape(quota["daily_remaining"]),
+                limit=escape(quota.get("daily_limit") or "?"),
             )
         )
     else:

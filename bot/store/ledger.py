@@ -556,6 +556,29 @@ class Ledger:
             )
         return cur.rowcount
 
+    def failed(self, limit: int = 50) -> list[Delivery]:
+        """Deliveries Slack refused for good, newest first (for `/fleet failed`)."""
+        ids = [
+            r[0]
+            for r in self.database.db.execute(
+                """SELECT id FROM deliveries WHERE state = 'failed'
+                ORDER BY coalesce(claimed_at, created_at) DESC, id DESC LIMIT ?""",
+                [limit],
+            )
+        ]
+        if not ids:
+            return []
+        found = {d.id: d for d in self._deliveries(f"d.id IN ({','.join('?' * len(ids))})", ids)}
+        return [found[i] for i in ids if i in found]
+
+    def retry_failed(self) -> int:
+        """Queue every failed delivery again (attempts reset, last error kept); how many."""
+        with self.database.transaction() as db:
+            return db.execute(
+                """UPDATE deliveries SET state = 'pending', attempts = 0, strikes = 0,
+                next_attempt_at = NULL WHERE state = 'failed'"""
+            ).rowcount
+
     # -- routes, mutes, vehicles ---------------------------------------------------------
 
     def add_route(

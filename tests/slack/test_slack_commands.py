@@ -213,7 +213,7 @@ def test_fleet_unknown_subcommand_gets_help(world: World) -> None:
     """An unknown subcommand says so and shows the help."""
     message = all_text(reply(world.driver.command("/fleet", "launch rockets")))
     assert "I do not know `/fleet launch`" in message
-    assert "Usage:* `/fleet <subcommand>`" in message
+    assert "Usage:* `/fleet &lt;subcommand&gt;`" in message
 
 
 def test_fleet_vehicles_and_filter(world: World) -> None:
@@ -260,8 +260,8 @@ def test_fleet_where(world: World) -> None:
     ("text", "problem", "usage"),
     [
         ("status a b", "", "/fleet status [vehicle]"),
-        ("where nowhere", "No such vehicle", "/fleet where <vehicle>"),
-        ("mute {vin}", "", "/fleet mute <vehicle> <duration>"),
+        ("where nowhere", "No such vehicle", "/fleet where &lt;vehicle&gt;"),
+        ("mute {vin}", "", "/fleet mute &lt;vehicle&gt; &lt;duration&gt;"),
         ("mute {vin} forever", "cannot read “forever” as a duration", "/fleet mute"),
         ("mute {vin} 31d", "at most 30 days", "/fleet mute"),
         ("subscribe severity>=loud", "Unknown severity", "/fleet subscribe"),
@@ -269,7 +269,7 @@ def test_fleet_where(world: World) -> None:
         ("subscribe colour=red", "did not understand", "/fleet subscribe"),
         ("subscribe vehicles=NOPE", "No such vehicle", "/fleet subscribe"),
         ("monitor reboot", "", "/fleet monitor list|enable|disable"),
-        ("vehicles label {vin}", "", "/fleet vehicles label <vin> <label>"),
+        ("vehicles label {vin}", "", "/fleet vehicles label &lt;vin&gt; &lt;label&gt;"),
         ("vehicles label {vin} <!here>", "A label is", "/fleet vehicles"),
     ],
 )
@@ -320,10 +320,44 @@ def test_mute_and_unmute(world: World) -> None:
     """An admin mutes a vehicle for a while and lifts it."""
     vin = world.vehicle()["vin"]
     muted = all_text(reply(world.driver.command("/fleet", f"mute {vin} 2h")))
-    assert "is muted until <!date^" in muted
-    assert [m.vin for m in world.ledger.mutes()] == [vin]
+    assert "every alert held back until <!date^" in muted
+    assert "Critical still posted" in muted
+    [mute] = world.ledger.mutes()
+    assert (mute.vin, mute.types, mute.include_critical, mute.muted_by) == (vin, None, False, ADMIN)
     unmuted = all_text(reply(world.driver.command("/fleet", f"unmute {vin}")))
     assert "no longer muted" in unmuted
+    assert world.ledger.mutes() == []
+
+
+def test_mute_by_type_with_all_and_the_list(world: World) -> None:
+    """`types=` and `all` reach the ledger as given; `/fleet mutes` shows who, what and until."""
+    vin = world.vehicle()["vin"]
+    muted = all_text(
+        reply(world.driver.command("/fleet", f"mute {vin} 1d types=addWasherFluid,TyreFlat all"))
+    )
+    assert "AddWasherFluid, TyreFlat held back until" in muted
+    assert "Critical included" in muted
+    [mute] = world.ledger.mutes()
+    assert mute.types == ("AddWasherFluid", "TyreFlat") and mute.include_critical
+    listing = all_text(reply(world.driver.command("/fleet", "mutes", user_id=GUEST)))
+    assert "AddWasherFluid, TyreFlat, Critical included until <!date^" in listing
+    assert f"muted by <@{ADMIN}>" in listing
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("mute {vin} 2h types=", "types"),
+        ("mute {vin} 2h everything", "everything"),
+        ("mute {vin} 0s", "at least"),
+    ],
+)
+def test_mute_bad_options_say_what_is_wrong(world: World, text: str, problem: str) -> None:
+    """A bad mute option is named back with the usage, and nothing is muted."""
+    answer = all_text(
+        reply(world.driver.command("/fleet", text.format(vin=world.vehicle()["vin"])))
+    )
+    assert problem in answer
     assert world.ledger.mutes() == []
 
 

@@ -8,13 +8,14 @@ import pytest
 
 from bot.errors import UserInputError
 from bot.slack.parsing import (
-    admin_action,
     channel_id,
     echo,
     parse_duration,
     parse_period,
     parse_subscribe,
+    words,
 )
+from bot.slack.services import fleet_request
 
 NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC)
 PARIS = dt.timezone(dt.timedelta(hours=1))
@@ -63,9 +64,40 @@ def test_durations() -> None:
     assert parse_duration("2H") == dt.timedelta(hours=2)
     assert parse_duration("3d") == dt.timedelta(days=3)
     assert parse_duration("1w") == dt.timedelta(days=7)
-    for bad in ("31d", "0m", "soon", "-1h", "1.5h"):
+    assert parse_duration("90s") == dt.timedelta(seconds=90)
+    for bad in ("31d", "0m", "0s", "soon", "-1h", "-5m", "1.5h", "999999999d", "9" * 400 + "w"):
         with pytest.raises(UserInputError):
             parse_duration(bad)
+
+
+def test_duration_limits_are_the_caller_s() -> None:
+    """Escalation and mutes share the reader; each says its own bounds, in words."""
+    assert parse_duration("20s", minimum=dt.timedelta(seconds=10)) == dt.timedelta(seconds=20)
+    with pytest.raises(UserInputError, match="at most 2 hours"):
+        parse_duration("3h", maximum=dt.timedelta(hours=2))
+    with pytest.raises(UserInputError, match="at least 10 seconds"):
+        parse_duration("5s")
+
+
+@pytest.mark.parametrize(
+    ("when", "zone"),
+    [
+        ("0001-01-01", dt.timezone(dt.timedelta(hours=14))),
+        ("0001-01-01..0001-01-02", PARIS),
+        ("9999-12-31", dt.timezone(dt.timedelta(hours=-12))),
+        ("2026-11-01..9999-12-31", dt.UTC),
+        ("1999-12-31", dt.UTC),
+    ],
+)
+def test_extreme_dates_are_refused_not_crashed(when: str, zone: dt.tzinfo) -> None:
+    """Year 1 or 9999 in any zone is a polite refusal, never an OverflowError."""
+    with pytest.raises(UserInputError):
+        parse_period(when, NOW.astimezone(zone))
+
+
+def test_command_text_is_read_as_typed() -> None:
+    """Slack's entities are decoded once; real mentions stay as Slack's markup."""
+    assert words("a&amp;b &lt;x&gt; &amp;lt; <#C0X|x>") == ["a&b", "<x>", "&lt;", "<#C0X|x>"]
 
 
 def test_channels() -> None:
@@ -91,18 +123,23 @@ def test_subscribe_options() -> None:
             parse_subscribe(bad, "C0HERE")
 
 
-def test_admin_actions() -> None:
-    """Which /fleet texts change things (and so need an admin)."""
-    assert admin_action("subscribe #x") == "subscribe"
-    assert admin_action("MUTE v 1h") == "mute"
-    assert admin_action("monitor enable") == "monitor"
-    assert admin_action("vehicles label v x") == "label"
-    assert admin_action("monitor list") is None
-    assert admin_action("routes") is None
-    assert admin_action("") is None
+def test_fleet_texts_are_read_against_the_table() -> None:
+    """Which /fleet texts change things (and so need an admin), aliases included."""
+
+    def admin(text: str) -> bool | None:
+        request = fleet_request(text)
+        return request.form.admin if request else None
+
+    assert admin("subscribe #x") and admin("MUTE v 1h") and admin("monitor enable")
+    assert admin("Monitors DISABLE") and admin("vehicle label v x") and admin("retry")
+    assert admin("monitor list") is False and admin("routes") is False
+    assert admin("vehicles") is False and admin("mutes") is False
+    assert admin("") is False  # help
+    assert admin("frobnicate") is None
 
 
 def test_echo_cannot_ping() -> None:
     """Echoed input loses Slack markup and stays short."""
     shown = echo("<!channel> " + "x" * 200)
-    assert "<" not in shown and ">" not in shown and len(shown) <= 60
+    assert "<" not in shown and ">" not in shown and len(shown) <= 70
+    assert echo("a\x00b\nc & <@U1>") == "a b c &amp; &lt;@U1&gt;"
