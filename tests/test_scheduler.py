@@ -6,6 +6,7 @@ import datetime as dt
 import subprocess
 import sys
 import textwrap
+import threading
 from types import SimpleNamespace
 
 from bot.alerts.poller import PollReport, QuotaBudget
@@ -69,6 +70,8 @@ def test_quota_budget_fits_a_thousand_vehicles_in_the_daily_quota():
 class FakePoller:
     def __init__(self, vehicles: int, daily_limit: int) -> None:
         self.cycles = 0
+        self.errors = 0
+        self.stops: list[threading.Event | None] = []
         self.vehicles = vehicles
         self.api = SimpleNamespace(
             quota=SimpleNamespace(
@@ -76,9 +79,10 @@ class FakePoller:
             )
         )
 
-    def poll_once(self) -> PollReport:
+    def poll_once(self, *, stop: threading.Event | None = None) -> PollReport:
         self.cycles += 1
-        return PollReport(vehicles=self.vehicles, api_calls=self.vehicles)
+        self.stops.append(stop)
+        return PollReport(vehicles=self.vehicles, api_calls=self.vehicles, errors=self.errors)
 
 
 def test_poll_job_waits_for_the_stretched_interval(tmp_path):
@@ -88,7 +92,7 @@ def test_poll_job_waits_for_the_stretched_interval(tmp_path):
     deliveries = []
     job = PollJob(
         poller,  # type: ignore[arg-type]
-        SimpleNamespace(run_once=lambda: deliveries.append(1)),  # type: ignore[arg-type]
+        SimpleNamespace(run_once=lambda stop: deliveries.append(1)),  # type: ignore[arg-type]
         ledger,
         QuotaBudget(interval=60),
         push_enabled=lambda: False,

@@ -83,6 +83,7 @@ class DeliveryService:
         self.sleep = sleep
         self._last_post: dict[str, float] = {}
         self._lock = threading.Lock()  # one run at a time (scheduler job vs webhook kick)
+        self.paused_reason: str | None = None  # set while Slack refuses the token
 
     def run_once(self, *, stop: threading.Event | None = None) -> DeliveryReport:
         """Reconcile, post what is due, update ended alerts."""
