@@ -21,6 +21,7 @@ log = logging.getLogger("bot")
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 CERT_WARN_DAYS = 30
 JOB_STOP_SECONDS = 6.0  # of the 10 s SIGTERM budget; closing the rest takes well under a second
+CANNOT_LISTEN = "cannot listen on {where}: {why}"
 JOBS_ABANDONED = "a scheduled job did not stop within %.0f s: exiting without waiting for it"
 POLL_LOCKED = (
     "fleetbot: a running fleetbot already polls and delivers for {db}; "
@@ -86,16 +87,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: fleetbot.stop.set())
     # The lock first: /healthz then never reports "no scheduler" for a moment at start.
     scheduling = fleetbot.start_scheduler()
-    server = serve(
-        make_wsgi_app(
-            None if socket_mode else fleetbot.app,
-            psa_events=fleetbot.webhook,
-            health=fleetbot.health,
-        ),
-        settings.host,
-        settings.port,
-    )
-    handler = start_socket_mode(fleetbot.app, settings.slack_app_token) if socket_mode else None
+    try:
+        try:
+            server = serve(
+                make_wsgi_app(
+                    None if socket_mode else fleetbot.app,
+                    psa_events=fleetbot.webhook,
+                    health=fleetbot.health,
+                ),
+                settings.host,
+                settings.port,
+            )
+        except OSError as exc:
+            where = f"{settings.host}:{settings.port}"
+            raise ConfigError("PORT", CANNOT_LISTEN.format(where=where, why=exc.strerror)) from exc
+        handler = start_socket_mode(fleetbot.app, settings.slack_app_token) if socket_mode else None
+    except BaseException:  # do not leave a scheduler running (and holding the lock) behind
+        fleetbot.close(JOB_STOP_SECONDS)
+        raise
     if handler is not None:
         fleetbot.slack_connected = handler.client.is_connected
     log.info(
