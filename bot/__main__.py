@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.alerts.delivery import DeliveryService
+from bot.alerts.delivery import PAUSED_STATE, DeliveryService
 from bot.alerts.poller import Poller, QuotaBudget
 from bot.alerts.routing import AlertRouter
 from bot.alerts.slack_port import SlackPort
@@ -24,12 +25,12 @@ from bot.alerts.webhook import MonitorService, WebhookReceiver
 from bot.config import Settings
 from bot.psa.client import PsaClient, quiet_http_logs
 from bot.psa.tls import certificate_expiry
-from bot.scheduler import CertificateJob, PollJob, SchedulerLock, build_scheduler
+from bot.scheduler import LAST_GOOD_POLL, CertificateJob, PollJob, ScheduleKeeper, SchedulerLock
 from bot.slack.app import build_app, close_app
 from bot.slack.directory import VehicleDirectory
 from bot.slack.services import SlackServices
 from bot.store import Ledger
-from bot.store.ledger import utcnow
+from bot.store.ledger import from_iso, iso, utcnow
 
 log = logging.getLogger("bot")
 
@@ -38,6 +39,16 @@ DIRECTORY_EVERY = 3600.0
 CERT_CHECK_EVERY = 6 * 3600.0
 PRUNE_EVERY = 24 * 3600.0
 SLACK_TIMEOUT = 10
+STALE_POLLS = 3  # /healthz fails when the last good poll is older than this many intervals
+STARTUP_GRACE = 300.0  # seconds after start before a missing poll counts (a big fleet's first)
+
+# /healthz reasons (code → sentence).
+POLL_STALE = "no good poll since {since} (limit {limit:.0f} s: {polls} polls of {interval:.0f} s)"
+NO_POLL_YET = "no good poll in the {limit:.0f} s since start"
+DELIVERY_PAUSED = "delivery is paused: {reason}"
+NO_SCHEDULER = "no process holds the scheduler lock for {db}"
+SLACK_DISCONNECTED = "the Socket Mode connection to Slack is down"
+STOPPING = "shutting down"
 
 
 def slack_web_client(settings: Settings) -> WebClient:
@@ -66,14 +77,17 @@ class Fleetbot:
     webhook: WebhookReceiver
     monitors: MonitorService
     app: App
-    scheduler: Any = None
-    lock: SchedulerLock | None = None
+    clock: Callable[[], dt.datetime] = utcnow
+    stop: threading.Event = dataclasses.field(default_factory=threading.Event)
+    slack_connected: Callable[[], bool] | None = None  # Socket Mode only; None in HTTP mode
+    keeper: ScheduleKeeper | None = None
+    started_at: dt.datetime = dataclasses.field(default_factory=utcnow)
 
     def scheduled_jobs(self) -> dict[str, tuple[Callable[[], Any], float]]:
         """Job id → (plain callable, seconds between runs)."""
         return {
             "poll": (self.poll_job, min(self.settings.poll_interval, 60.0)),
-            "deliver": (self.delivery.run_once, DELIVER_EVERY),
+            "deliver": (lambda: self.delivery.run_once(stop=self.stop), DELIVER_EVERY),
             "refresh-directory": (self.directory.refresh, DIRECTORY_EVERY),
             "check-certificate": (self.certificate_job(), CERT_CHECK_EVERY),
             "prune": (self.prune, PRUNE_EVERY),
@@ -95,41 +109,91 @@ class Fleetbot:
 
         return CertificateJob(lambda: certificate_expiry(cert), self.ledger, notify)
 
-    def start_scheduler(self) -> bool:
-        """Schedule, unless another process already does for this database."""
-        self.lock = SchedulerLock(self.settings.db_path)
-        if not self.lock.acquire():
-            log.warning(
-                "another fleetbot schedules for %s: this one serves Slack only",
-                self.settings.db_path,
+    def start_scheduler(self, *, retry: float | None = None) -> bool:
+        """Schedule now (True), or stand by and take over once the holder is gone (False)."""
+        if self.keeper is None:
+            self.keeper = ScheduleKeeper(
+                SchedulerLock(self.settings.db_path), self.scheduled_jobs, stop=self.stop
             )
-            self.lock = None
-            return False
-        self.scheduler = build_scheduler(self.scheduled_jobs())
-        self.scheduler.start()
-        return True
+        if retry is not None:
+            self.keeper.retry = retry
+        return self.keeper.start()
+
+    @property
+    def scheduling(self) -> bool:
+        """True while this process runs the scheduler."""
+        return self.keeper is not None and self.keeper.scheduling
 
     def wake_delivery(self) -> None:
         """Run delivery now (a pushed alert should not wait for the next tick)."""
-        if self.scheduler is not None:
-            self.scheduler.modify_job("deliver", next_run_time=dt.datetime.now(dt.UTC))
+        if self.keeper is not None:
+            self.keeper.wake("deliver")
 
     def health(self) -> dict[str, Any]:
-        """What /healthz reports: liveness plus the facts an operator looks at first."""
+        """What /healthz reports: ``ok`` plus, when not ok, each reason by code."""
+        reasons = {
+            code: text
+            for code, text in (
+                ("stopping", STOPPING if self.stop.is_set() else None),
+                ("slack_disconnected", self._slack_down()),
+                ("no_scheduler", self._no_scheduler()),
+                ("poll_stale", self._poll_stale()),
+                ("delivery_paused", self._delivery_paused()),
+            )
+            if text
+        }
         return {
-            "ok": True,
-            "scheduler": self.scheduler is not None,
+            "ok": not reasons,
+            **({"reasons": reasons} if reasons else {}),
+            "role": "scheduler" if self.scheduling else "standby",
             "last_poll": (self.ledger.get_state("last_poll") or {}).get("at"),
+            "last_good_poll": self.ledger.get_state(LAST_GOOD_POLL),
             "deliveries": self.ledger.counts(),
         }
 
-    def close(self) -> None:
+    def _slack_down(self) -> str | None:
+        connected = self.slack_connected
+        return SLACK_DISCONNECTED if connected is not None and not connected() else None
+
+    def _no_scheduler(self) -> str | None:
+        if self.scheduling or SchedulerLock(self.settings.db_path).holder_present():
+            return None
+        return NO_SCHEDULER.format(db=self.settings.db_path)
+
+    def _poll_stale(self) -> str | None:
+        # Read from the database: a standby judges the holder's polls the same way.
+        interval = float(
+            (self.ledger.get_state("quota") or {}).get("interval") or self.settings.poll_interval
+        )
+        limit = STALE_POLLS * interval
+        now, last = self.clock(), from_iso(self.ledger.get_state(LAST_GOOD_POLL))
+        if last is not None and (now - last).total_seconds() <= limit:
+            return None
+        # Nothing polled since start yet: the first cycle of a big fleet takes a while.
+        grace = max(limit, STARTUP_GRACE)
+        if (last is None or last < self.started_at) and (
+            now - self.started_at
+        ).total_seconds() <= grace:
+            return None
+        if last is None:
+            return NO_POLL_YET.format(limit=grace)
+        return POLL_STALE.format(since=iso(last), limit=limit, polls=STALE_POLLS, interval=interval)
+
+    def _delivery_paused(self) -> str | None:
+        reason = self.delivery.paused_reason
+        if reason is None and not self.scheduling:  # the holder delivers: read what it recorded
+            reason = self.ledger.get_state(PAUSED_STATE)
+        return DELIVERY_PAUSED.format(reason=reason) if reason else None
+
+    def shutdown(self, timeout: float) -> bool:
+        """Stop the jobs within ``timeout``; True when none is left running (see close)."""
+        self.stop.set()
+        return self.keeper.close(timeout) if self.keeper is not None else True
+
+    def close(self, timeout: float = 30.0) -> None:
         """Stop the scheduler, release the lock, close clients and the database."""
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=True)
-            self.scheduler = None
-        if self.lock is not None:
-            self.lock.release()
+        if not self.shutdown(timeout):
+            log.warning("a scheduled job did not stop within %.0f s", timeout)
         close_app(self.app)
         self.api.close()
         self.ledger.close()
@@ -162,8 +226,15 @@ def build_fleetbot(settings: Settings, *, clock: Callable[[], dt.datetime] = utc
     monitors = MonitorService(
         api, ledger, public_url=settings.public_url, token=settings.webhook_token
     )
+    stop = threading.Event()
     poll_job = PollJob(
-        poller, delivery, ledger, budget, push_enabled=lambda: monitors.push_enabled, clock=clock
+        poller,
+        delivery,
+        ledger,
+        budget,
+        push_enabled=lambda: monitors.push_enabled,
+        clock=clock,
+        stop=stop,
     )
     webhook = WebhookReceiver(ledger, token=settings.webhook_token, router=router)
     services = SlackServices(
@@ -187,6 +258,9 @@ def build_fleetbot(settings: Settings, *, clock: Callable[[], dt.datetime] = utc
         webhook=webhook,
         monitors=monitors,
         app=app,
+        clock=clock,
+        stop=stop,
+        started_at=clock(),
     )
     webhook.on_stored = fleetbot.wake_delivery
     return fleetbot

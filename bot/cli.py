@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -19,6 +20,9 @@ log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 CERT_WARN_DAYS = 30
+JOB_STOP_SECONDS = 6.0  # of the 10 s SIGTERM budget; closing the rest takes well under a second
+CANNOT_LISTEN = "cannot listen on {where}: {why}"
+JOBS_ABANDONED = "a scheduled job did not stop within %.0f s: exiting without waiting for it"
 POLL_LOCKED = (
     "fleetbot: a running fleetbot already polls and delivers for {db}; "
     "`fleetbot poll` is for when it is stopped (its App Home and /fleet status show the last poll)"
@@ -79,32 +83,49 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not socket_mode:
         settings.require("SLACK_SIGNING_SECRET")
     fleetbot = build_fleetbot(settings)
-    stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    server = serve(
-        make_wsgi_app(
-            None if socket_mode else fleetbot.app,
-            psa_events=fleetbot.webhook,
-            health=fleetbot.health,
-        ),
-        settings.host,
-        settings.port,
-    )
-    handler = start_socket_mode(fleetbot.app, settings.slack_app_token) if socket_mode else None
+        signal.signal(sig, lambda *_: fleetbot.stop.set())
+    # The lock first: /healthz then never reports "no scheduler" for a moment at start.
     scheduling = fleetbot.start_scheduler()
+    try:
+        try:
+            server = serve(
+                make_wsgi_app(
+                    None if socket_mode else fleetbot.app,
+                    psa_events=fleetbot.webhook,
+                    health=fleetbot.health,
+                ),
+                settings.host,
+                settings.port,
+            )
+        except OSError as exc:
+            where = f"{settings.host}:{settings.port}"
+            raise ConfigError("PORT", CANNOT_LISTEN.format(where=where, why=exc.strerror)) from exc
+        handler = start_socket_mode(fleetbot.app, settings.slack_app_token) if socket_mode else None
+    except BaseException:  # do not leave a scheduler running (and holding the lock) behind
+        fleetbot.close(JOB_STOP_SECONDS)
+        raise
+    if handler is not None:
+        fleetbot.slack_connected = handler.client.is_connected
     log.info(
         "fleetbot running: %s, HTTP on %s, %s",
         "Socket Mode" if socket_mode else "HTTP mode (/slack/events)",
         server.url,
-        "scheduling" if scheduling else "not scheduling (another process does)",
+        "scheduling" if scheduling else "standing by (another process schedules)",
     )
-    stop.wait()
+    fleetbot.stop.wait()
     log.info("stopping")
     if handler is not None:
         handler.close()
+    finished = fleetbot.shutdown(JOB_STOP_SECONDS)
     server.close()
+    if not finished:
+        # Safe by design (a kill -9 loses nothing): leave now rather than overrun the deadline.
+        log.warning(JOBS_ABANDONED, JOB_STOP_SECONDS)
+        logging.shutdown()
+        os._exit(EXIT_OK)
     fleetbot.close()
+    log.info("stopped")
     return EXIT_OK
 
 
@@ -123,7 +144,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     fleetbot = build_fleetbot(settings)
     try:
-        report = fleetbot.poller.poll_once()
+        report = fleetbot.poller.poll_once(stop=fleetbot.stop)
         delivered = fleetbot.delivery.run_once()
     finally:
         fleetbot.close()

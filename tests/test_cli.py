@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -102,3 +103,24 @@ def test_run_without_required_settings_names_the_variable(tmp_path):
     done = fleetbot(["run"], {}, tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("fleetbot: configuration error: PSA_")
+
+
+def test_run_on_a_taken_port_says_so_and_leaves_the_lock_free(services, tmp_path):
+    _certs, sandbox, slack = services
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {
+            **base_env(sandbox, slack, tmp_path),
+            "SLACK_SIGNING_SECRET": "cli-test-secret",
+            "HOST": "127.0.0.1",
+            "PORT": str(taken.getsockname()[1]),
+        }
+        done = fleetbot(["run"], env, tmp_path)
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("fleetbot: configuration error: PORT: cannot listen on 127.0.0.1:")
+    assert "Traceback" not in done.stderr
+    lock = SchedulerLock(tmp_path / "fleetbot.db")
+    assert lock.acquire()  # the scheduler it started first did not outlive the failure
+    lock.release()

@@ -84,6 +84,9 @@ ERROR_WORDS = {
 }
 ERROR_WORDS_OTHER = "Slack kept answering “{error}”"
 
+#: ledger state key: why delivery is paused, for processes that do not deliver (standbys)
+PAUSED_STATE = "delivery_paused"
+
 PARKED_NOTICE = (
     ":warning: I can no longer post in <#{channel}> ({error}). Its route is parked"
     "{fallback}. Invite me back and run `/fleet subscribe` there to resume."
@@ -152,6 +155,7 @@ class DeliveryService:
         self.probe_every = probe_every
         self._last_probe = 0.0  # monotonic time of the last refusal or probe
         self._logged_pause: str | None = None  # said once per pause, not once per run
+        self._said_working = False
 
     def run_once(self, *, stop: threading.Event | None = None) -> DeliveryReport:
         """Release ended mutes, reconcile, post what is due, update ended alerts."""
@@ -160,14 +164,17 @@ class DeliveryService:
             self._release_held(report)
             if self.paused_reason is None or self._probe():
                 names = dict(self.vehicle_names())
+                stopping = stop.is_set if stop else lambda: False
                 try:
-                    self._reconcile(report)
-                    while not (stop and stop.is_set()):
+                    if not stopping():  # shutting down: no Slack calls a restart redoes anyway
+                        self._reconcile(report)
+                    while not stopping():
                         claimed = self.ledger.claim()
                         if not claimed:
                             break
                         self._post_claimed(claimed, names, report, stop)
-                    self._update_ended(names, report)
+                    if not stopping():
+                        self._update_ended(names, report)
                 except _Paused:
                     pass
             report.paused = self.paused_reason
@@ -190,6 +197,7 @@ class DeliveryService:
         if self._logged_pause != reason:
             self._logged_pause = reason
             log.error(PAUSED_LOG, reason, self.probe_every)
+            self.ledger.set_state(PAUSED_STATE, reason)  # a standby's /healthz reads it
         return _Paused(reason)
 
     def _probe(self) -> bool:
@@ -207,10 +215,15 @@ class DeliveryService:
             return False
         log.warning(RESUMED_LOG, self.paused_reason)
         self.paused_reason = None
+        self.ledger.set_state(PAUSED_STATE, None)
         return True
 
     def _working(self) -> None:
         """A call went through: a later refusal is news again and is logged."""
+        if self._logged_pause is not None or not self._said_working:
+            # First success of this process (a previous holder may have left a pause behind).
+            self.ledger.set_state(PAUSED_STATE, None)
+            self._said_working = True
         self._logged_pause = None
 
     # -- (0) mutes ending -------------------------------------------------------------------

@@ -156,7 +156,7 @@ class Poller:
         self.clock = clock
         self._lock = threading.Lock()
 
-    def poll_once(self) -> PollReport:
+    def poll_once(self, *, stop: threading.Event | None = None) -> PollReport:
         """Fetch, record and move cursors; never raises for a single vehicle's failure."""
         with self._lock:
             return self._poll()
