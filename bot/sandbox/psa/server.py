@@ -485,6 +485,7 @@ class PsaSandbox:
         self._recorded: deque[RecordedRequest] = deque(maxlen=MAX_RECORDED)
         self._monitors: dict[str, dict] = {}
         self._monitor_rng = random.Random(f"{seed}:monitors")
+        self._away: set[str] = set()  # ids of vehicles taken out of the fleet for now
         self._stopping = threading.Event()
         self._server: _TLSServer | None = None
         self._thread: threading.Thread | None = None
@@ -625,11 +626,13 @@ class PsaSandbox:
     # --- data access and changes
 
     def vehicles(self) -> list[dict]:
-        """Copies of the vehicles as v3 objects (``id``, ``vin``, ``brand``, ...; plus label)."""
+        """Copies of the fleet's vehicles as v3 objects (``id``, ``vin``, ...; plus label)."""
         link = self._link_fn("fleets")
         with self._lock:
             out = []
             for v in self._fleet.vehicles:
+                if v.id in self._away:
+                    continue
                 item = data.vehicle_v3(v, link, branding="full")
                 item["label"] = v.label
                 out.append(item)
@@ -685,6 +688,22 @@ class PsaSandbox:
         """Grow the fleet by ``n`` vehicles (deterministic: same as creating it that large)."""
         with self._lock:
             self._fleet.add_vehicles(n)
+
+    def remove_vehicle(self, vin: str) -> None:
+        """Take a vehicle (VIN or id) out of the fleet: unlisted, and its endpoints answer 404."""
+        with self._lock:
+            vehicle = self._fleet.find_vehicle(vin)
+            if vehicle is None:
+                raise KeyError(f"no vehicle {vin!r} in the sandbox fleet")
+            self._away.add(vehicle.id)
+
+    def restore_vehicle(self, vin: str) -> None:
+        """Put a vehicle taken out by :meth:`remove_vehicle` back into the fleet."""
+        with self._lock:
+            vehicle = self._fleet.find_vehicle(vin)
+            if vehicle is None:
+                raise KeyError(f"no vehicle {vin!r} in the sandbox fleet")
+            self._away.discard(vehicle.id)
 
     # --- request handling
 
@@ -817,7 +836,7 @@ class PsaSandbox:
 
     def _vehicle(self, ctx: _Ctx) -> data.VehicleRecord:
         vehicle = self._fleet.by_id.get(ctx.params["vid"])
-        if vehicle is None:
+        if vehicle is None or vehicle.id in self._away:
             raise _ApiError(_xerror(404, CODE_NO_VEHICLE, MSG_NO_VEHICLE))
         return vehicle
 
@@ -898,7 +917,9 @@ class PsaSandbox:
     def _op_vehicles(self, ctx: _Ctx) -> _Response:
         link = self._link_fn(ctx.style)
         prefix = ctx.first("vinPrefix") or ""
-        items = [v for v in self._fleet.vehicles if v.vin.startswith(prefix)]
+        items = [
+            v for v in self._fleet.vehicles if v.vin.startswith(prefix) and v.id not in self._away
+        ]
         if ctx.style == "quickguide":
             return self._page(ctx, items, lambda v: data.vehicle_2019(v, link), "vehicles")
         branding = "single" if "branding" in ",".join(ctx.all("extension")) else None
@@ -943,7 +964,8 @@ class PsaSandbox:
         return self._page(ctx, records, self._render_alert(ctx), "alerts")
 
     def _op_fleet_alerts(self, ctx: _Ctx) -> _Response:
-        records = self._filter_alerts(ctx, self._fleet.fleet_alerts())
+        present = [a for a in self._fleet.fleet_alerts() if a.vehicle_id not in self._away]
+        records = self._filter_alerts(ctx, present)
         return self._page(ctx, records, self._render_alert(ctx), "alerts")
 
     def _op_alert(self, ctx: _Ctx) -> _Response:
