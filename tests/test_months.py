@@ -61,11 +61,6 @@ def test_a_vehicle_out_of_the_sandbox_fleet_is_unknown_to_the_api_until_it_is_ba
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 7, not fixed yet: pruning forgets alerts still inside a vehicle's poll window "
-    "(re-posted every 30 days, 'ended' edits lost) and mutes drop alerts instead of holding them",
-)
 def test_120_days_every_alert_posted_once_ended_ones_edited_ledger_bounded(certs, tmp_path):
     plan = Plan()
     clock = FakeClock(T0)
