@@ -144,6 +144,8 @@ def envelope_events(document: object) -> list[Any]:
     events = document.get("events")
     if not isinstance(events, list):
         raise ValueError("events is not a list")
+    if not all(isinstance(event, Mapping) for event in events):
+        raise ValueError("an event is not a JSON object")  # the envelope's shape, not a record
     return events
 
 
