@@ -4,12 +4,19 @@ Routes: ``POST /slack/events`` → the Bolt app (commands, interactivity, events
 checked by Bolt with its 5-minute window), ``POST /psa/events`` → the monitor webhook callable
 the composition root passes in, ``GET /healthz`` → a small JSON health report. In Socket Mode
 the same server still answers ``/psa/events`` and ``/healthz`` (pass ``slack_app=None``).
+
+Every request is bounded: a body over :data:`MAX_BODY` is refused with 413 before it is read
+(declared length), or as soon as reading passes the limit (chunked); waitress itself is told
+the same limit. A Slack request Bolt could not even parse (not UTF-8, ``payload=notjson``, a
+timestamp that is not a number, no signature) is a 400/401, never a 500 or a traceback.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -19,6 +26,7 @@ import waitress
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request.internals import build_context
 from waitress.channel import HTTPChannel
 
@@ -46,6 +54,9 @@ SLACK_PATH = "/slack/events"
 PSA_PATH = "/psa/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY = 1024 * 1024  # monitor callbacks and Slack payloads are far smaller
+# waitress counts chunk framing too and refuses at ``>=``: our own cap is the exact one
+SERVER_BODY_LIMIT = MAX_BODY + 1
+READ_CHUNK = 64 * 1024
 SERVER_THREADS = 8
 LOOP_TIMEOUT = 0.25  # seconds; bounds how long close() waits for the serving loop
 
@@ -53,6 +64,13 @@ NOT_FOUND = {"ok": False, "error": "not_found"}
 NOT_ALLOWED = {"ok": False, "error": "method_not_allowed"}
 TOO_LARGE = {"ok": False, "error": "payload_too_large"}
 BAD_LENGTH = {"ok": False, "error": "bad_content_length"}
+BAD_REQUEST = {"ok": False, "error": "bad_request"}
+NOT_SIGNED = {"ok": False, "error": "invalid_signature"}
+SLACK_UNREADABLE = "refused a Slack request Bolt cannot read: %s"
+SLACK_UNSIGNED = "refused a Slack request without a usable signature or timestamp"
+# Slack sends Unix seconds; anything else cannot pass the signature check anyway
+_TIMESTAMP = re.compile(r"^\d{1,12}$")
+_SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 INTERNAL = "internal_error"
 UNHEALTHY = "health check failed"
 
@@ -134,6 +152,31 @@ class FormSafeRequest(BoltRequest):
 class SlackHandler(SlackRequestHandler):
     """Bolt's WSGI adapter, building :class:`FormSafeRequest` instead of BoltRequest."""
 
+    def handle(
+        self, environ: WSGIEnvironment, start_response: StartResponse, body: bytes
+    ) -> Iterable[bytes]:
+        """Answer one POST whose body the caller has read (bounded); bad requests are 4xx."""
+        headers = request_headers(environ)
+        signed = _TIMESTAMP.match(headers.get("x-slack-request-timestamp", "")) and (
+            _SIGNATURE.match(headers.get("x-slack-signature", ""))
+        )
+        if not signed and b"ssl_check=1" not in body:  # Bolt lets Slack's SSL check through
+            log.info(SLACK_UNSIGNED)
+            return _json(start_response, 401, NOT_SIGNED)
+        try:
+            text = body.decode("utf-8")
+            request = FormSafeRequest(
+                body=text, query=environ.get("QUERY_STRING", ""), headers=headers
+            )
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+            # Bolt parses before it checks the signature: unreadable is a 400, not a crash
+            log.info(SLACK_UNREADABLE, type(exc).__name__)
+            return _json(start_response, 400, BAD_REQUEST)
+        bolt = self.app.dispatch(request)
+        response = WsgiHttpResponse(status=bolt.status, headers=bolt.headers, body=bolt.body)
+        start_response(response.status, response.get_headers())
+        return response.get_body()
+
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
         """Hand one HTTP request to the Bolt app."""
         return self.app.dispatch(
@@ -175,10 +218,21 @@ class WebApp:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET").upper()
+        refused = _refuse_length(environ)  # every route, before anything is read
+        if refused is not None:
+            return _json(start_response, *refused)
         if path == SLACK_PATH and self.slack is not None:
             if method != "POST":
                 return _json(start_response, 405, NOT_ALLOWED, Allow="POST")
-            return self.slack(environ, start_response)
+            body = read_body(environ)
+            if body is None:
+                return _json(start_response, 413, TOO_LARGE)
+            try:
+                return self.slack.handle(environ, start_response, body)
+            except Exception:  # the boundary: a bug, answered 500 with a reference
+                ref = new_ref()
+                log.exception("Slack request failed (ref %s)", ref)
+                return _json(start_response, 500, {"ok": False, "error": INTERNAL, "ref": ref})
         if path == PSA_PATH and self.psa_events is not None:
             if method != "POST":
                 return _json(start_response, 405, NOT_ALLOWED, Allow="POST")
@@ -191,15 +245,9 @@ class WebApp:
 
     def _psa(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         assert self.psa_events is not None  # checked by the caller
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return _json(start_response, 400, BAD_LENGTH)
-        if length < 0:
-            return _json(start_response, 400, BAD_LENGTH)
-        if length > MAX_BODY:
+        body = read_body(environ)
+        if body is None:
             return _json(start_response, 413, TOO_LARGE)
-        body = environ["wsgi.input"].read(length) if length else b""
         try:
             status, data = self.psa_events(body, request_headers(environ))
         except Exception:  # the boundary: answer 500 so the API retries later
@@ -217,6 +265,46 @@ class WebApp:
             return _json(start_response, 503, {"ok": False, "error": UNHEALTHY, "ref": ref})
         ok = bool(report.get("ok", True))
         return _json(start_response, 200 if ok else 503, {**report, "ok": ok})
+
+
+def _refuse_length(environ: WSGIEnvironment) -> tuple[int, Mapping[str, Any]] | None:
+    """(status, body) when the declared Content-Length is unusable or over the limit."""
+    declared = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if not declared:
+        return None
+    if not declared.isdigit():
+        return 400, BAD_LENGTH
+    if len(declared) > 12 or int(declared) > MAX_BODY:
+        return 413, TOO_LARGE
+    return None
+
+
+def read_body(environ: WSGIEnvironment) -> bytes | None:
+    """The request body, read at most to the limit; None when it is longer (chunked bodies).
+
+    The body read is put back as ``wsgi.input`` so a later reader sees it whole.
+    """
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    declared = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if declared:  # checked by _refuse_length: digits, at most MAX_BODY
+        body = stream.read(int(declared)) if int(declared) else b""
+    else:
+        parts: list[bytes] = []
+        size = 0
+        while size <= MAX_BODY:
+            part = stream.read(READ_CHUNK)
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        body = b"".join(parts)
+    if len(body) > MAX_BODY:
+        return None
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
 
 
 def make_wsgi_app(
@@ -243,6 +331,7 @@ class Server:
             ident="fleetbot",
             asyncore_loop_timeout=LOOP_TIMEOUT,
             clear_untrusted_proxy_headers=True,
+            max_request_body_size=SERVER_BODY_LIMIT,  # waitress's default is 1 GiB
         )
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fleetbot-http", daemon=True)

@@ -4,6 +4,10 @@ The API signs nothing, so the monitor is created with our shared secret as a hea
 attribute and every callback must carry it (compared in constant time). We answer 2xx only
 once the alerts are committed to the ledger: the API retries anything else for days, and
 the ledger's unique keys make those redeliveries harmless.
+
+Odd input never turns into a retry storm: a body that is not a ``MonitorEvents`` envelope is a
+400 (redelivering it cannot help), and inside a good envelope an event or alert that cannot be
+read is skipped and logged with its VIN while the rest is stored and acknowledged.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -44,6 +49,26 @@ TEXT = {
 
 Response = tuple[int, dict[str, Any]]
 
+NOT_AN_ENVELOPE = "not a MonitorEvents document"
+UNREADABLE_BODY = "unreadable monitor callback (%s); answered 400"
+SKIPPED_EVENT = "skipped an unreadable monitor event (VIN %s): %s"
+SKIPPED_ALERT = "skipped an unreadable pushed alert (VIN %s): %s"
+ISOLATING = "storing a monitor callback failed (%s); storing alert by alert"
+NOT_STORED = "a pushed alert of VIN %s not stored (%s); the rest is"
+VIN_LIMIT = 40  # characters of a VIN quoted in a log line
+
+
+class Skipped:
+    """Counts (and logs) what a callback carried that could not be read."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def note(self, template: str, vin: object, why: object) -> None:
+        """Count one skipped item and log it with its VIN and the reason."""
+        self.count += 1
+        log.warning(template, _vin_text(vin), why)
+
 
 class WebhookReceiver:
     """Turns a monitor callback into ledger rows (see the module docstring)."""
@@ -69,53 +94,136 @@ class WebhookReceiver:
         if not hmac.compare_digest(given.encode(), self.token.encode()):
             log.warning("refused a monitor callback without the right %s header", TOKEN_HEADER)
             return 401, {"ok": False, "error": "unauthorized"}
+        skipped = Skipped()
         try:
             document = json.loads(body)
-            alerts = list(alerts_in(document, self._vehicle_ids()))
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            log.warning("unreadable monitor callback: %r", exc)
-            return 400, {"ok": False, "error": "not a MonitorEvents document"}
+            events = envelope_events(document)
+        except (ValueError, TypeError, RecursionError) as exc:  # invalid UTF-8 is a ValueError
+            log.warning(UNREADABLE_BODY, type(exc).__name__)
+            return 400, {"ok": False, "error": NOT_AN_ENVELOPE}
+        alerts = list(alerts_in(events, self._vehicle_ids(), skipped))
         try:
-            result = self.ledger.ingest(alerts, self.router(), source="push")
-        except FleetbotError as exc:
+            new, touched = self._store(alerts, skipped)
+        except (FleetbotError, sqlite3.OperationalError) as exc:
             log.error("could not store a monitor callback (the API will redeliver): %s", exc)
             return 503, {"ok": False, "error": "try again"}
-        if result.deliveries or result.ended_alerts:
+        if touched:
             self.on_stored()
-        return 200, {"ok": True, "alerts": len(alerts), "new": result.new_alerts}
+        return 200, {"ok": True, "alerts": len(alerts), "new": new, "skipped": skipped.count}
+
+    def _store(self, alerts: list[StoredAlert], skipped: Skipped) -> tuple[int, bool]:
+        """Store the alerts in one transaction, or one by one if something in them fails it."""
+        router = self.router()
+        try:
+            result = self.ledger.ingest(alerts, router, source="push")
+            return result.new_alerts, bool(result.deliveries or result.ended_alerts)
+        except (FleetbotError, sqlite3.OperationalError):
+            raise  # the database itself: 503, the API redelivers
+        except Exception as exc:
+            log.warning(ISOLATING, type(exc).__name__)
+        new, touched = 0, False
+        for alert in alerts:
+            try:
+                result = self.ledger.ingest([alert], router, source="push")
+            except (FleetbotError, sqlite3.OperationalError):
+                raise
+            except Exception as exc:
+                skipped.note(NOT_STORED, alert.vin, type(exc).__name__)
+                continue
+            new += result.new_alerts
+            touched = touched or bool(result.deliveries or result.ended_alerts)
+        return new, touched
 
     def _vehicle_ids(self) -> dict[str, str]:
         return {v["vin"]: v["id"] for v in self.ledger.vehicles()}
 
 
-def alerts_in(document: Mapping[str, Any], vehicle_ids: Mapping[str, str]) -> Iterator[StoredAlert]:
-    """Alerts a ``MonitorEvents`` document carries: in ``values`` (the change) first.
+def envelope_events(document: object) -> list[Any]:
+    """The ``events`` list of a ``MonitorEvents`` document; ValueError if it is not one."""
+    if not isinstance(document, Mapping):
+        raise ValueError("the document is not a JSON object")
+    events = document.get("events")
+    if not isinstance(events, list):
+        raise ValueError("events is not a list")
+    if not all(isinstance(event, Mapping) for event in events):
+        raise ValueError("an event is not a JSON object")  # the envelope's shape, not a record
+    return events
+
+
+def alerts_in(
+    events: list[Any], vehicle_ids: Mapping[str, str], skipped: Skipped | None = None
+) -> Iterator[StoredAlert]:
+    """Alerts the events of a ``MonitorEvents`` document carry: in ``values`` (the change) first.
 
     The ``vehicle.alerts`` extension lists the alerts active at the event; those are taken
-    too (they are harmless duplicates when already known, and catch anything missed).
+    too (they are harmless duplicates when already known, and catch anything missed). An
+    event or alert that cannot be read is skipped (counted in ``skipped``, logged).
     """
-    events = document["events"]
-    if not isinstance(events, list):
-        raise TypeError("events is not a list")
+    skipped = skipped or Skipped()
     seen: set[str] = set()
     for event in events:
-        vin = event.get("vin")
-        for raw in _alert_objects(event):
-            alert = Alert.from_api(raw)
-            if not alert.id or alert.id in seen:
+        vin = event.get("vin") if isinstance(event, Mapping) else None
+        try:
+            raws = list(_alert_objects(event))
+        except (ValueError, TypeError, AttributeError) as exc:
+            skipped.note(SKIPPED_EVENT, vin, exc)
+            continue
+        for raw in raws:
+            try:
+                alert = Alert.from_api(raw)
+                vin_text = vin if isinstance(vin, str) else None
+                stored = to_stored(
+                    alert,
+                    vin=vin_text,
+                    vehicle_id=vehicle_ids.get(alert.vin or vin_text or ""),
+                )
+            except ValueError as exc:
+                skipped.note(
+                    SKIPPED_ALERT,
+                    (raw.get("vin") if isinstance(raw, Mapping) else None) or vin,
+                    exc,
+                )
                 continue
-            seen.add(alert.id)
-            yield to_stored(alert, vin=vin, vehicle_id=vehicle_ids.get(alert.vin or vin or ""))
+            if stored.id in seen:
+                continue
+            seen.add(stored.id)
+            yield stored
 
 
-def _alert_objects(event: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    for value in event.get("values") or []:
-        inner = value.get("value") or {}
+def _alert_objects(event: object) -> Iterator[object]:
+    """The raw alert objects of one event; ValueError/TypeError when its shape is wrong."""
+    if not isinstance(event, Mapping):
+        raise TypeError(f"an event is {type(event).__name__}, not an object")
+    for value in _items(event.get("values")):
+        inner = _mapping(value.get("value"))
         if value.get("data") == "vehicle.alert" or inner.get("type") == "obj.alert":
-            yield from (inner.get("body") or {}).get("objectValues") or []
-    for extension in event.get("extensions") or []:
+            yield from _items(_mapping(inner.get("body")).get("objectValues"), objects=False)
+    for extension in _items(event.get("extensions")):
         if extension.get("type") == "vehicle.alerts":
-            yield from (extension.get("body") or {}).get("alerts") or []
+            yield from _items(_mapping(extension.get("body")).get("alerts"), objects=False)
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def _items(value: object, *, objects: bool = True) -> list[Any]:
+    """A list (None is empty); with ``objects``, every item must be an object too."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    if objects and not all(isinstance(item, Mapping) for item in value):
+        raise TypeError("expected a list of objects")
+    return value
+
+
+def _vin_text(vin: object) -> str:
+    return str(vin)[:VIN_LIMIT] if isinstance(vin, str | int) and vin != "" else "unknown"
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

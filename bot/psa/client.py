@@ -81,6 +81,8 @@ UNEXPECTED_BODY = "the API sent JSON of an unexpected shape"
 UNEXPECTED_STATUS = "the API refused the request"
 PAGE_LOOP = "the API sent the same next-page link twice; stopped paging to avoid a loop"
 FOREIGN_NEXT = "the API's next-page link points to another server; not following it"
+BAD_NEXT = "the API's next-page link is not a URL we can follow"
+SKIPPED_RECORD = "skipped an unreadable %s record of vehicle %s (VIN %s): %s"
 NO_MONITOR_ID = "the API accepted the monitor but did not say its id"
 BAD_PAGE_SIZE = "page_size must be between 1 and {max}"
 SERVER_UNTRUSTED = (
@@ -214,6 +216,7 @@ class PsaClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         ca_file_label: str | None = None,
+        webhook_token: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -225,7 +228,10 @@ class PsaClient:
         self.locale = locale
         self._client_id = client_id
         basic = base64.b64encode(f"{username}:{password}".encode()).decode() if password else None
-        self._secrets = tuple(s for s in (client_id, password, basic) if s)
+        # the webhook token travels in monitor bodies, so an API error may echo it back
+        self._secrets: tuple[str, ...] = ()
+        self._add_secrets(client_id, password, basic, webhook_token)
+        self._skipped = 0
         policy = retry or RetryPolicy()
         if max_attempts is not None:
             policy = dataclasses.replace(policy, attempts=max_attempts)
@@ -277,6 +283,7 @@ class PsaClient:
             style=settings.psa_api_style,
             locale=settings.psa_locale,
             ca_file_label=str(settings.psa_ca_file) if settings.psa_ca_file else None,
+            webhook_token=settings.webhook_token,
             **kwargs,
         )
 
@@ -309,6 +316,12 @@ class PsaClient:
         """How many HTTP requests this client has sent (retries included)."""
         with self._lock:
             return self._calls
+
+    @property
+    def skipped(self) -> int:
+        """How many unreadable records collections have skipped (each one logged)."""
+        with self._lock:
+            return self._skipped
 
     # -- typed operations ---------------------------------------------------------------------
 
@@ -347,13 +360,24 @@ class PsaClient:
         since: datetime | None = None,
         until: datetime | None = None,
         page_size: int = MAX_PAGE_SIZE,
+        *,
+        more_pages: Callable[[int], bool] | None = None,
     ) -> Iterator[Alert]:
-        """The vehicle's alerts, optionally within ``since`` to ``until`` (open ends allowed)."""
+        """The vehicle's alerts, optionally within ``since`` to ``until`` (open ends allowed).
+
+        ``more_pages(n)`` is asked before page ``n + 1`` is requested; False ends the iteration
+        there (the poller's stop event, deadline and page cap).
+        """
         params = self._page_params("alerts", page_size)
         if since is not None or until is not None:
             params.append(("timestamps", interval(since, until)))
         return self._collection(
-            "alerts", "alerts", lambda d: Alert.from_api(d, vehicle_id=vid), params=params, vid=vid
+            "alerts",
+            "alerts",
+            lambda d: Alert.from_api(d, vehicle_id=vid),
+            params=params,
+            more_pages=more_pages,
+            vid=vid,
         )
 
     def alert(self, vid: str, aid: str) -> Alert:
@@ -415,6 +439,7 @@ class PsaClient:
         self, callback_url: str, token_header: str, token: str
     ) -> dict[str, Any]:
         """The alert MonitorParameter in this client's API style."""
+        self._add_secrets(token)
         return build_alert_monitor(callback_url, token_header, token, style=self.style)
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -464,8 +489,11 @@ class PsaClient:
     def _parse(self, operation: str, data: object, factory: Callable[[Json], T]) -> T:
         try:
             return factory(data)  # type: ignore[arg-type]  # from_api checks the shape
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise ApiResponseError(f"{UNEXPECTED_BODY}: {exc}", operation=operation) from exc
+        except (ValueError, TypeError, AttributeError, ArithmeticError, RecursionError) as exc:
+            # models raise only ValueError; the rest is a model bug that odd data found, and
+            # it must stay this one call's failure, not the caller's crash
+            why = self._scrub(str(exc))[:200]
+            raise ApiResponseError(f"{UNEXPECTED_BODY}: {why}", operation=operation) from exc
 
     def _collection(
         self,
@@ -474,11 +502,21 @@ class PsaClient:
         factory: Callable[[Json], T],
         *,
         params: Sequence[tuple[str, str]] = (),
+        more_pages: Callable[[int], bool] | None = None,
         **path_params: str,
     ) -> Iterator[T]:
         # Resolve now so a bad style or missing fleet id fails at the call, not at iteration.
         path, headers = self._resolve(operation, **path_params)
-        return self._pages(operation, key, factory, path, headers, list(params))
+        return self._pages(
+            operation,
+            key,
+            factory,
+            path,
+            headers,
+            list(params),
+            more_pages=more_pages,
+            owner=path_params.get("vid"),
+        )
 
     def _pages(
         self,
@@ -488,19 +526,33 @@ class PsaClient:
         path: str,
         headers: dict[str, str],
         params: list[tuple[str, str]],
+        *,
+        more_pages: Callable[[int], bool] | None = None,
+        owner: str | None = None,
     ) -> Iterator[T]:
         url: str = path
         query: Sequence[tuple[str, str]] = params
         seen: set[str] = set()
+        pages = 0
         while True:
             try:
                 data = self._send(operation, "GET", url, params=query, headers=headers)
             except NoData:
                 return  # "no data" on a collection is an empty collection
+            pages += 1
+            # an unreadable envelope fails the whole collection (ApiResponseError) ...
             page = self._parse(operation, data, lambda d: Page.from_api(d, key))
             for item in page.items:
-                yield self._parse(operation, item, factory)
+                try:
+                    parsed = self._parse(operation, item, factory)
+                except ApiResponseError as exc:
+                    # ... but one unreadable record is skipped, and the rest goes on
+                    self._skip(operation, owner, item, exc)
+                    continue
+                yield parsed
             if not page.next_href:
+                return
+            if more_pages is not None and not more_pages(pages):
                 return
             url, marker = self._next_url(operation, page.next_href)
             if marker in seen:
@@ -508,8 +560,22 @@ class PsaClient:
             seen.add(marker)
             query = ()
 
+    def _skip(self, operation: str, owner: str | None, item: object, exc: ApiError) -> None:
+        with self._lock:
+            self._skipped += 1
+        vin = item.get("vin") if isinstance(item, Mapping) else None
+        vin_text = self._scrub(str(vin))[:40] if isinstance(vin, str | int) else "unknown"
+        log.warning(SKIPPED_RECORD, operation, owner or "-", vin_text, exc.message)
+
     def _next_url(self, operation: str, href: str) -> tuple[str, str]:
         """The absolute URL of a next-page link (its query kept as sent, minus client_id)."""
+        try:
+            return self._join_next(operation, href)
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            # non-ASCII, a bad port, a malformed IPv6 host...: the link, not the call, is broken
+            raise ApiResponseError(BAD_NEXT, operation=operation) from exc
+
+    def _join_next(self, operation: str, href: str) -> tuple[str, str]:
         base = self._base
         target = base.join(href)
         if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
@@ -602,7 +668,7 @@ class PsaClient:
                 return None
             try:
                 return json.loads(response.content)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # nested past the parser's depth
                 error = ApiResponseError(MALFORMED, status=status, operation=operation)
                 error.__cause__ = exc
                 if idempotent:
@@ -645,7 +711,7 @@ class PsaClient:
         """Code, uuid and text of an xError or gateway error body (secrets scrubbed)."""
         try:
             data = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if not isinstance(data, Mapping):
             return None, None, None
@@ -731,6 +797,15 @@ class PsaClient:
             )
         if burst_limit is not None and burst_limit != self.limiter.burst_limit:
             self.limiter.set_burst_limit(burst_limit)
+
+    def _add_secrets(self, *secrets: str | None) -> None:
+        """Remember values never to show in an error text (also as URL- and JSON-escaped)."""
+        known = set(self._secrets)
+        for secret in secrets:
+            if secret:
+                known |= {secret, quote(secret, safe=""), json.dumps(secret)[1:-1]}
+        # longest first, so a secret containing another is scrubbed whole
+        self._secrets = tuple(sorted(known, key=len, reverse=True))
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:

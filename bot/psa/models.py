@@ -1,14 +1,20 @@
 """Typed, read-only views of the API's HAL+JSON resources (v3.19.2 and 2019 shapes).
 
-Every ``from_api`` tolerates unknown and missing fields: what the API leaves out is ``None``
-(or an empty tuple), and the untouched JSON object stays available as ``raw``.
+Every ``from_api`` tolerates unknown, missing and unreadable fields: what the API leaves out or
+writes in a way we cannot use (a wrong type, ``NaN``/``Infinity``, a year-1 Java null date) is
+``None`` (or an empty tuple), and the untouched JSON object stays available as ``raw``. A record
+as a whole is unreadable only when it is not a JSON object or, for records we store, has no
+usable id: then ``from_api`` raises :class:`UnreadableRecord` (a ValueError) and the caller
+skips that one record. Nothing here raises anything but ValueError.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Self, TypeVar
 
 from bot.psa.dates import parse_datetime, parse_duration
@@ -17,12 +23,25 @@ Json = Mapping[str, Any]
 T = TypeVar("T")
 
 OSM_URL = "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=16/{lat:.5f}/{lon:.5f}"
-NO_COORDINATES = "position without coordinates"
+NO_COORDINATES = "position without coordinates on Earth"
 NOT_AN_OBJECT = "expected a JSON object, got {kind}"
+NO_ID = "{kind} without a usable id"
+NOT_A_LIST = "_embedded.{key} is not a list but {kind}"
+BAD_EMBEDDED = "_embedded is not an object but {kind}"
+UNSTORABLE = "a record we cannot store as JSON ({why})"
+#: a record's id is a key in our ledger and in Slack button values: longer is not an id
+MAX_ID_LENGTH = 200
+#: dates outside this range are placeholders (Java's year-1 null date, "9999-12-31"), not events
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 #: units of ``EnergyConsumption`` per the 3.19.2 spec (``Consumption`` / ``avgConsumption``)
 CONSUMPTION_UNITS = {"Fuel": "cL", "Electric": "Wh"}
 AVERAGE_UNITS = {"Fuel": "cL/100km", "Electric": "Wh/100km"}
+
+
+class UnreadableRecord(ValueError):
+    """One record from the API cannot be used at all; skip it, keep the rest."""
 
 
 def _obj(value: object) -> Json:
@@ -47,12 +66,13 @@ def _str(value: object) -> str | None:
 
 
 def _float(value: object) -> float | None:
-    if value is None or isinstance(value, bool):
+    if value is None or isinstance(value, bool | Mapping | list):
         return None
     try:
-        return float(value)  # type: ignore[arg-type]  # anything float() reads is welcome
-    except (TypeError, ValueError):
+        number = float(value)  # type: ignore[arg-type]  # anything float() reads is welcome
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None  # NaN/Infinity are no measurement
 
 
 def _int(value: object) -> int | None:
@@ -70,9 +90,31 @@ def _bool(value: object) -> bool | None:
 
 def _date(value: object) -> datetime | None:
     try:
-        return parse_datetime(_str(value))
+        parsed = parse_datetime(_str(value))
     except ValueError:
         return None  # an unreadable date is a missing date; raw keeps the text
+    if parsed is None or not EARLIEST <= parsed < LATEST:
+        return None  # a placeholder, and arithmetic on it would overflow downstream
+    return parsed
+
+
+def _id(value: str | None, kind: str) -> str:
+    """A record's id, or UnreadableRecord when there is none we could key on."""
+    if not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
+        raise UnreadableRecord(NO_ID.format(kind=kind))
+    return value
+
+
+def finite_json(value: object) -> Any:
+    """``value`` as strict JSON data: NaN and ±Infinity become null (SQLite's JSON rejects them).
+
+    UnreadableRecord when it cannot be written as JSON at all (nested too deep, a cycle).
+    """
+    try:
+        text = json.dumps(value, default=str)
+        return json.loads(text, parse_constant=lambda _constant: None)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise UnreadableRecord(UNSTORABLE.format(why=type(exc).__name__)) from None
 
 
 def _first(data: Json, *keys: str) -> Any:
@@ -125,7 +167,7 @@ class Position:
         coordinates = _list(geometry.get("coordinates"))
         lon = _float(coordinates[0]) if len(coordinates) > 0 else None
         lat = _float(coordinates[1]) if len(coordinates) > 1 else None
-        if lon is None or lat is None:
+        if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
             raise ValueError(NO_COORDINATES)
         props = _obj(obj.get("properties"))
         return cls(
@@ -197,10 +239,10 @@ class Vehicle:
         )
         vin = _str(obj.get("vin"))
         return cls(
-            id=_str(obj.get("id"))
-            or _last_segment_after(_link(obj, "self"), "vehicles")
-            or vin
-            or "",
+            id=_id(
+                _str(obj.get("id")) or _last_segment_after(_link(obj, "self"), "vehicles") or vin,
+                "vehicle",
+            ),
             vin=vin,
             label=_str(_first(obj, "label", "name")) or _str(branding.get("label")),
             brand=_str(obj.get("brand")) or _str(branding.get("brand")),
@@ -325,7 +367,9 @@ class Alert:
         """Read a v3 or 2019 alert (the 2019 spec spells ``startdAt`` and ``endPosition:``)."""
         obj = _require_obj(data)
         return cls(
-            id=_str(obj.get("id")) or _last_segment_after(_link(obj, "self"), "alerts") or "",
+            id=_id(
+                _str(obj.get("id")) or _last_segment_after(_link(obj, "self"), "alerts"), "alert"
+            ),
             vin=_str(obj.get("vin")),
             vehicle_id=vehicle_id
             or _str(obj.get("vehicleId"))
@@ -518,7 +562,7 @@ class MonitorRef:
 class Page:
     """Paging facts of one HAL collection page, with its raw embedded items."""
 
-    items: tuple[Json, ...]
+    items: tuple[Any, ...]
     total: int | None = None
     total_pages: int | None = None
     current_page: int | None = None
@@ -528,18 +572,26 @@ class Page:
     def from_api(cls, data: object, key: str) -> Self:
         """Read a collection page; ``_embedded.<key>`` is matched case-insensitively."""
         obj = _require_obj(data)
-        embedded = _obj(obj.get("_embedded"))
+        embedded = obj.get("_embedded")
+        if embedded is None:
+            embedded = {}
+        elif not isinstance(embedded, Mapping):
+            raise ValueError(BAD_EMBEDDED.format(kind=type(embedded).__name__))
         found: object = embedded.get(key)
         if found is None:
-            found = next((v for k, v in embedded.items() if k.lower() == key.lower()), None)
+            found = next((v for k, v in embedded.items() if str(k).lower() == key.lower()), None)
+        if found is not None and not isinstance(found, list):
+            # reading it as "no items" would move a poll cursor past alerts we never saw
+            raise ValueError(NOT_A_LIST.format(key=key, kind=type(found).__name__))
         return cls(
-            items=tuple(_obj(i) for i in _list(found) if isinstance(i, Mapping)),
+            # every item is kept: one that is not an object fails its own from_api, alone
+            items=tuple(found or ()),
             total=_int(obj.get("total")),
             total_pages=_int(obj.get("totalPage")),
             current_page=_int(obj.get("currentPage")),
             next_href=_link(obj, "next"),
         )
 
-    def parse(self, factory: Callable[[Json], T]) -> list[T]:
+    def parse(self, factory: Callable[[Any], T]) -> list[T]:
         """The items, each read with ``factory``."""
         return [factory(i) for i in self.items]

@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import json
 import logging
+import math
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -552,3 +553,95 @@ def test_error_bodies_of_every_shape() -> None:
         assert client._error_body(old) == (40400, "CMP_1", "No data")
         assert client._error_body(gateway) == (None, None, "Unauthorized - ***?")
         assert client._error_body(httpx.Response(502, text="<html>")) == (None, None, None)
+
+
+# -- hostile data --------------------------------------------------------------------------------
+
+WEBHOOK_TOKEN = "hook-token-5ecret"
+
+
+def test_webhook_token_echoed_by_the_api_is_scrubbed(make_client: ClientFactory) -> None:
+    """An API error echoing our monitor's header value never carries the webhook token."""
+    client = make_client()
+    parameter = client.build_alert_monitor("https://bot.example/psa/events", "Bad Header", "t0k-9")
+    with pytest.raises(ApiResponseError) as caught:
+        client.create_monitor(parameter)
+    assert "'Bad Header'" in str(caught.value)  # the API did echo the attribute...
+    assert "t0k-9" not in str(caught.value) and "***" in str(caught.value)  # ...not its value
+    # a token the client only knows from settings is scrubbed too, whoever built the body
+    configured = make_client(webhook_token=WEBHOOK_TOKEN)
+    body = build_alert_monitor("https://bot.example/psa/events", "Bad Header", WEBHOOK_TOKEN)
+    with pytest.raises(ApiResponseError) as again:
+        configured.create_monitor(body)
+    assert WEBHOOK_TOKEN not in str(again.value) and "***" in str(again.value)
+
+
+def test_from_settings_knows_the_webhook_token(sandbox: PsaSandbox, certs: SandboxCerts) -> None:
+    """FLEETBOT_WEBHOOK_TOKEN is one of the secrets the client scrubs."""
+    settings = Settings.from_env({**sandbox.env(), "FLEETBOT_WEBHOOK_TOKEN": WEBHOOK_TOKEN})
+    with PsaClient.from_settings(settings, retry=FAST_RETRY) as client:
+        assert client._scrub(f"echo {WEBHOOK_TOKEN}!") == "echo ***!"
+
+
+def test_unreadable_records_are_skipped_and_logged(
+    sandbox: PsaSandbox, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An alert without an id, or not an object, is skipped and logged with its vehicle."""
+    client = make_client()
+    vid = client_vid(client)
+    real = {a["id"] for a in sandbox.alerts(vid)}
+    sandbox.inject_alert(vid, {"type": "AddWasherFluid", "vin": "VINBAD", "total": math.inf})
+    sandbox.inject_alert(vid, "junk")
+    sandbox.inject_alert(vid, {"id": "ODD", "startedAt": "0001-01-01T00:00:00+01:00"})
+    with caplog.at_level(logging.WARNING, logger="bot.psa.client"):
+        got = {a.id for a in client.alerts(vid)}
+    assert got == real | {"ODD"}
+    assert client.skipped == 2
+    lines = [r.getMessage() for r in caplog.records if "skipped an unreadable" in r.getMessage()]
+    assert len(lines) == 2 and all(vid in line for line in lines)
+    assert "VINBAD" in lines[0] and "without a usable id" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"total": 3, "_embedded": {"alerts": {"id": "A"}}}',
+        b'{"_embedded": "junk"}',
+        b'["not", "a", "page"]',
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+)
+def test_unreadable_envelope_is_an_api_error(
+    sandbox: PsaSandbox, make_client: ClientFactory, body: bytes
+) -> None:
+    """A page we cannot read is ApiResponseError (never "no alerts", never a crash)."""
+    client = make_client(retry=dataclasses.replace(FAST_RETRY, attempts=1))
+    vid = client_vid(client)
+    sandbox.set_alert_page(vid, body)
+    with pytest.raises(ApiResponseError):
+        list(client.alerts(vid))
+
+
+def test_more_pages_stops_paging(sandbox: PsaSandbox, make_client: ClientFactory) -> None:
+    """``more_pages`` is asked before each further page; False ends the iteration quietly."""
+    client = make_client()
+    vid = client_vid(client)
+    sandbox.set_endless_alerts(vid)
+    asked: list[int] = []
+    list(client.alerts(vid, more_pages=lambda n: asked.append(n) is None and n < 4))
+    assert asked == [1, 2, 3, 4]
+    assert len([r for r in sandbox.requests if r.path.endswith("/alerts")]) == 4
+
+
+@pytest.mark.parametrize("href", ["/x?\udcff", "http://[::1/x"])
+def test_broken_next_link_is_an_api_error(href: str) -> None:
+    """A next link httpx cannot even parse is ApiResponseError, not an httpx exception."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = {"_links": {"next": {"href": href}}, "_embedded": {"vehicles": [{"id": "v1"}]}}
+        return httpx.Response(200, content=json.dumps(page).encode())  # \udcff stays escaped
+
+    with mock_http(handler) as http:
+        client = PsaClient(http=http, client_id="cid", fleet_id="F", retry=FAST_RETRY)
+        with pytest.raises(ApiResponseError):
+            list(client.vehicles())

@@ -382,6 +382,22 @@ def test_page_meta_and_case_insensitive_embedded_key() -> None:
     )
     assert (page.total, page.total_pages, page.current_page) == (3, 2, 1)
     assert page.next_href == "/x?pageToken=2"
-    assert [i["id"] for i in page.items] == ["c1", "c2"]
+    # every item is kept: the one that is not an object fails its own from_api, alone
+    assert page.items == ({"id": "c1"}, {"id": "c2"}, "junk")
     empty = Page.from_api({"_links": {}}, "alerts")
     assert (empty.items, empty.next_href) == ((), None)
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"_embedded": "junk"},
+        {"_embedded": {"alerts": {"id": "A1"}}},
+        {"_embedded": {"Alerts": 5}},
+        ["not", "an", "envelope"],
+    ],
+)
+def test_page_with_an_unreadable_envelope_is_an_error(envelope: object) -> None:
+    """An envelope we cannot read is an error, never "no alerts" (a cursor would move past them)."""
+    with pytest.raises(ValueError):
+        Page.from_api(envelope, "alerts")

@@ -21,6 +21,11 @@ Choices where the vendor documentation is silent (tests and the client rely on t
 - Faults: one draw per accepted request from ``random.Random(fault_seed)`` against the
   cumulative rates (throttle, error, timeout, malformed, in that order); a "timeout" waits
   ``hang_seconds`` then answers normally.
+- Hostile data knobs (per vehicle): :meth:`PsaSandbox.inject_alert` adds a raw record (any JSON
+  value, ``NaN`` and ``Infinity`` included) to the vehicle's alerts whatever the filters,
+  :meth:`PsaSandbox.set_alert_page` replaces its alerts answer with raw bytes, and
+  :meth:`PsaSandbox.set_endless_alerts` gives every alerts page a fresh next link.
+  :meth:`PsaSandbox.push_raw_alert` sends a raw record to running alert monitors.
 """
 
 from __future__ import annotations
@@ -96,6 +101,7 @@ CODE_NO_MONITOR, CODE_NO_FLEET, CODE_INTERNAL = 40440, 40450, 50000
 
 _INDEX_RANGE = re.compile(r"^(\d+)-(\d*)$")
 _FLOAT_RANGE = re.compile(r"^(\d+(?:\.\d)?)-(\d+(?:\.\d)?)?$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 _TRIGGER_NAME = re.compile(r"^[a-zA-Z]+[._]?[0-9]*$")
 _DATA_TRIGGERS_V3 = {
     "vehicle.alert", "vehicle.odometer", "vehicle.powertrain.status",
@@ -490,6 +496,9 @@ class PsaSandbox:
         self._server: _TLSServer | None = None
         self._thread: threading.Thread | None = None
         self._webhooks = WebhookDispatcher()
+        self._injected: dict[str, list[object]] = {}  # vehicle id → raw alert records
+        self._alert_pages: dict[str, bytes] = {}  # vehicle id → raw alerts answer
+        self._endless: set[str] = set()  # vehicle ids whose alerts never stop paging
         self._basic = "Basic " + base64.b64encode(
             f"{credentials.username}:{credentials.password}".encode()
         ).decode("ascii")
@@ -692,18 +701,71 @@ class PsaSandbox:
     def remove_vehicle(self, vin: str) -> None:
         """Take a vehicle (VIN or id) out of the fleet: unlisted, and its endpoints answer 404."""
         with self._lock:
-            vehicle = self._fleet.find_vehicle(vin)
-            if vehicle is None:
-                raise KeyError(f"no vehicle {vin!r} in the sandbox fleet")
-            self._away.add(vehicle.id)
+            self._away.add(self._vehicle_of(vin).id)
 
     def restore_vehicle(self, vin: str) -> None:
         """Put a vehicle taken out by :meth:`remove_vehicle` back into the fleet."""
         with self._lock:
-            vehicle = self._fleet.find_vehicle(vin)
-            if vehicle is None:
-                raise KeyError(f"no vehicle {vin!r} in the sandbox fleet")
-            self._away.discard(vehicle.id)
+            self._away.discard(self._vehicle_of(vin).id)
+
+    def inject_alert(self, vin: str, record: object) -> None:
+        """Serve ``record`` as given (any JSON value) among a vehicle's alerts, whatever filters."""
+        with self._lock:
+            self._injected.setdefault(self._vehicle_of(vin).id, []).append(record)
+
+    def set_alert_page(self, vin: str, body: bytes | None) -> None:
+        """Answer a vehicle's alerts with these raw bytes (HTTP 200, HAL); None restores it."""
+        with self._lock:
+            vid = self._vehicle_of(vin).id
+            if body is None:
+                self._alert_pages.pop(vid, None)
+            else:
+                self._alert_pages[vid] = body
+
+    def set_endless_alerts(self, vin: str, endless: bool = True) -> None:
+        """Give every page of a vehicle's alerts a next link with a fresh token (a runaway API)."""
+        with self._lock:
+            vid = self._vehicle_of(vin).id
+            if endless:
+                self._endless.add(vid)
+            else:
+                self._endless.discard(vid)
+
+    def push_raw_alert(self, vin: str, record: object) -> None:
+        """Send ``record`` as the changed alert of a vehicle to every running alert monitor."""
+        with self._lock:
+            vehicle = self._vehicle_of(vin)
+            now = self.clock()
+            link = self._link_fn("fleets")
+            extensions: dict[str, object] = {
+                "vehicle.alerts": [
+                    data.alert_v3(a, link, links=False)
+                    for a in self._fleet.vehicle_alerts(vehicle)
+                    if a.active
+                ],
+                "vehicle.position": data.position_v3(vehicle.place, vehicle.status_at),
+            }
+            for monitor in self._monitors.values():
+                if monitor["status"] != "Running" or not _watches_alerts(monitor["parameter"]):
+                    continue
+                self._webhooks.submit(
+                    build_delivery(
+                        monitor_id=monitor["id"],
+                        parameter=monitor["parameter"],
+                        fleet_id=self.fleet_id,
+                        vehicle_id=vehicle.id,
+                        vin=vehicle.vin,
+                        event_date=data.rfc3339(now),
+                        alert=record,  # type: ignore[arg-type]  # hostile on purpose
+                        extensions=extensions,
+                    )
+                )
+
+    def _vehicle_of(self, vin: str) -> data.VehicleRecord:
+        vehicle = self._fleet.find_vehicle(vin)
+        if vehicle is None:
+            raise KeyError(f"no vehicle {vin!r} in the sandbox fleet")
+        return vehicle
 
     # --- request handling
 
@@ -854,7 +916,7 @@ class PsaSandbox:
             ) from exc
 
     def _page(
-        self, ctx: _Ctx, items: list[Any], render: Callable[[Any], dict], plural: str
+        self, ctx: _Ctx, items: list[Any], render: Callable[[Any], Any], plural: str
     ) -> _Response:
         """Answer a HAL collection page, or 404 40400 when there is nothing."""
         size_text = ctx.first("pageSize")
@@ -960,8 +1022,34 @@ class PsaSandbox:
         return [a for a in records if data.overlaps(windows, a.started_at, a.end_at)]
 
     def _op_alerts(self, ctx: _Ctx) -> _Response:
-        records = self._filter_alerts(ctx, self._fleet.vehicle_alerts(self._vehicle(ctx)))
-        return self._page(ctx, records, self._render_alert(ctx), "alerts")
+        vehicle = self._vehicle(ctx)
+        if vehicle.id in self._alert_pages:
+            return _Response(200, self._alert_pages[vehicle.id], HAL)
+        records: list[Any] = self._filter_alerts(ctx, self._fleet.vehicle_alerts(vehicle))
+        render: Callable[[Any], Any] = self._render_alert(ctx)
+        injected = self._injected.get(vehicle.id, [])
+        if injected:
+            records = [*records, *(_Raw(r) for r in injected)]
+            plain = render
+            render = lambda x: x.record if isinstance(x, _Raw) else plain(x)  # noqa: E731
+        if vehicle.id in self._endless:
+            return self._endless_page(ctx, records, render)
+        return self._page(ctx, records, render, "alerts")
+
+    def _endless_page(self, ctx: _Ctx, items: list[Any], render: Callable[[Any], Any]) -> _Response:
+        """Page n of a collection that never ends: items on page 1, then empty pages."""
+        kept = [(k, v) for k, v in ctx.query if k not in ("pageToken", "client_id")]
+        digest = hashlib.sha256(_json(sorted(kept))).hexdigest()[:16]
+        token = ctx.first("pageToken")
+        page = _read_token(token, digest) if token is not None else 0
+        base = f"https://{self.host}:{self.port}{BASE_PATH}{ctx.path}"
+        following = urlencode([*kept, ("pageToken", _make_token(page + 1, digest))])
+        body = {
+            "_links": {"next": {"href": f"{base}?{following}"}},
+            "currentPage": page + 1,
+            "_embedded": {"alerts": [render(x) for x in items] if page == 0 else []},
+        }
+        return _Response(200, _json(body), HAL)
 
     def _op_fleet_alerts(self, ctx: _Ctx) -> _Response:
         present = [a for a in self._fleet.fleet_alerts() if a.vehicle_id not in self._away]
@@ -1153,6 +1241,13 @@ class PsaSandbox:
 # ------------------------------------------------------------------------ module helpers
 
 
+@dataclass(frozen=True)
+class _Raw:
+    """A record served exactly as given (hostile data knobs)."""
+
+    record: object
+
+
 def _ok(body: dict, content_type: str = HAL) -> _Response:
     return _Response(200, _json(body), content_type)
 
@@ -1232,6 +1327,11 @@ def _check_monitor(body: bytes, style: str) -> dict:
             raise _monitor_error("each webhook attribute needs type Header, Body or Query")
         if not isinstance(attribute.get("key"), str) or not isinstance(attribute.get("value"), str):
             raise _monitor_error("each webhook attribute needs a string key and value")
+        if attribute["type"] == "Header" and not _HEADER_NAME.match(attribute["key"]):
+            # echoes what it refuses, as real validators do (the client must scrub secrets)
+            raise _monitor_error(
+                f"header attribute {attribute['key']!r}: {attribute['value']!r} is not a header"
+            )
     trigger = parameter.get("triggerParam")
     if not isinstance(trigger, dict):
         raise _monitor_error("triggerParam is required")
