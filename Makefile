@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench
+.PHONY: demo test test-fast bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ test: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3
+
+# The inner loop: everything but the end-to-end tests marked slow (CI runs `make test`).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 3 -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
