@@ -1,6 +1,6 @@
 """Run every benchmark in sequence and write bench/RESULTS.md (``python -m bench``, ``make bench``).
 
-.venv/bin/python -m bench [--only poll,quota,delivery,ack,memory] [--memory-seconds 120]
+.venv/bin/python -m bench [--only poll,quota,delivery,ack,memory,report] [--memory-seconds 120]
                           [--no-write]
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.common import BENCH_DIR, ROOT, Row, print_rows, section, update_results
 
-ORDER = ("poll", "quota", "delivery", "ack", "memory")
+ORDER = ("poll", "quota", "delivery", "ack", "memory", "report")
 ACK_MISSING = (
     "bench/bench_ack.py is missing (it belongs to the slash-command helper): "
     "the ack-latency benchmark is skipped"
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory": lambda: _module("memory").rows(
             _module("memory").run(seconds=args.memory_seconds)
         ),
+        "report": lambda: _module("report").rows(_module("report").run()),
     }
     sections: dict[str, str] = {}
     failures = 0

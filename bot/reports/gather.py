@@ -1,0 +1,438 @@
+"""The daily fleet report's figures: one local day, per vehicle and for the whole fleet.
+
+A trip belongs to the day it started, in the report's IANA zone. Per vehicle the report spends
+at most two API calls, the day's trips (one page) and the status, fetched concurrently through
+the one shared client as the poller does; alerts come from the ledger, never from the API.
+"No data" is an empty answer; any other API error marks that vehicle not reachable and the
+report goes on without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.errors import ApiError, CertificateError, NoData
+from bot.psa.models import Trip, VehicleStatus
+from bot.reports.ledger_queries import LedgerAlert, alerts_started, open_unacknowledged
+from bot.store import Ledger
+from bot.store.ledger import utcnow
+
+log = logging.getLogger(__name__)
+
+LOW_ENERGY_PERCENT = 20.0
+MAINTENANCE_DAYS = 14
+MAINTENANCE_KM = 1_000.0
+SILENT_AFTER = dt.timedelta(hours=24)
+CHART_DAYS = 7
+CALLS_PER_VEHICLE = 2  # the day's trips (one page) + the status
+#: trips read per vehicle: one page, so a busy vehicle never costs a third call
+MAX_TRIPS = 60
+WORKERS = 10
+SEVERITY_ORDER = ("Critical", "Warning", "Information")
+
+# Units the API uses for a trip's consumption (spec 3.19.2: cL of fuel, Wh of electricity).
+_TO_LITRES = {"cl": 0.01, "l": 1.0, "ml": 0.001, "dl": 0.1}
+_TO_KWH = {"wh": 0.001, "kwh": 1.0, "mwh": 1000.0}
+
+
+class ReportSource(Protocol):
+    """What the report needs from the API client (``PsaClient`` has it)."""
+
+    @property
+    def calls(self) -> int: ...
+
+    def trips(
+        self, vid: str, start: dt.datetime | None = None, end: dt.datetime | None = None
+    ) -> Iterable[Trip]: ...
+
+    def status(self, vid: str) -> VehicleStatus: ...
+
+
+def previous_day(zone: ZoneInfo, now: dt.datetime) -> dt.date:
+    """Yesterday as seen on a wall clock in ``zone`` at ``now``."""
+    return now.astimezone(zone).date() - dt.timedelta(days=1)
+
+
+def day_bounds(day: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """[local midnight, next local midnight) of ``day`` in ``zone``, as UTC (23 to 25 h long)."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def vehicle_name(
+    vin: str, label: str | None = None, brand: str | None = None, model: str | None = None
+) -> str:
+    """The admin label; else brand and model with the VIN; else the VIN (as alerts name it)."""
+    if label:
+        return label
+    car = " ".join(p for p in (brand, model) if p)
+    return f"{car} ({vin})" if car else vin
+
+
+def trip_energy(trip: Trip) -> tuple[float | None, float | None]:
+    """Fuel (L) and electricity (kWh) a trip used; None for an energy it does not report."""
+    fuel = electric = None
+    for used in trip.energy_consumptions:
+        if used.value is None:
+            continue
+        kind = (used.type or "").lower()
+        unit = (used.unit or "").lower()
+        if kind == "fuel":
+            fuel = (fuel or 0.0) + used.value * _TO_LITRES.get(unit, _TO_LITRES["cl"])
+        elif kind == "electric":
+            electric = (electric or 0.0) + used.value * _TO_KWH.get(unit, _TO_KWH["wh"])
+    if not trip.energy_consumptions and trip.distance_km:
+        # 2019 trips give only averages per 100 km (L and kWh, as their samples show)
+        for average in trip.avg_consumption:
+            if average.value is None:
+                continue
+            amount = average.value * trip.distance_km / 100
+            kind = (average.type or "").lower()
+            if kind == "fuel":
+                fuel = (fuel or 0.0) + amount
+            elif kind == "electric":
+                electric = (electric or 0.0) + amount
+    return fuel, electric
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenAlert:
+    """An alert still open and not acknowledged, with the name of its vehicle."""
+
+    alert: LedgerAlert
+    vehicle: str
+
+
+@dataclasses.dataclass
+class VehicleDay:
+    """One vehicle's day: trips, energy, status, alerts; ``errors`` says what could not be read."""
+
+    id: str
+    vin: str
+    name: str
+    trips: int = 0
+    distance_km: float = 0.0
+    driving_s: float = 0.0
+    fuel_l: float = 0.0
+    fuel_km: float = 0.0  # distance of the trips that reported fuel
+    electric_kwh: float = 0.0
+    electric_km: float = 0.0
+    trips_capped: bool = False  # MAX_TRIPS read: there may be more
+    status_known: bool = False
+    fuel_level: float | None = None
+    battery_level: float | None = None
+    days_before_maintenance: int | None = None
+    km_before_maintenance: float | None = None
+    last_seen: dt.datetime | None = None
+    silent: bool = False
+    alerts_started: Counter[str] = dataclasses.field(default_factory=Counter)
+    open_alerts: list[LedgerAlert] = dataclasses.field(default_factory=list)
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def reachable(self) -> bool:
+        """False when one of its API calls failed (its figures may be missing)."""
+        return not self.errors
+
+    @property
+    def fuel_per_100km(self) -> float | None:
+        """Litres per 100 km over the trips that used fuel."""
+        return self.fuel_l / self.fuel_km * 100 if self.fuel_km else None
+
+    @property
+    def kwh_per_100km(self) -> float | None:
+        """kWh per 100 km over the trips that used electricity."""
+        return self.electric_kwh / self.electric_km * 100 if self.electric_km else None
+
+    @property
+    def low_energy(self) -> list[tuple[str, float]]:
+        """("fuel" | "battery", level %) for every level under LOW_ENERGY_PERCENT."""
+        levels = (("fuel", self.fuel_level), ("battery", self.battery_level))
+        return [(k, v) for k, v in levels if v is not None and v < LOW_ENERGY_PERCENT]
+
+    @property
+    def maintenance_due(self) -> bool:
+        """Maintenance within MAINTENANCE_DAYS or MAINTENANCE_KM (or overdue)."""
+        days, km = self.days_before_maintenance, self.km_before_maintenance
+        return (days is not None and days <= MAINTENANCE_DAYS) or (
+            km is not None and km <= MAINTENANCE_KM
+        )
+
+
+@dataclasses.dataclass
+class FleetDay:
+    """The whole report's figures; ``api_calls`` is what building it cost in API requests."""
+
+    day: dt.date
+    zone: str
+    start: dt.datetime
+    end: dt.datetime
+    generated_at: dt.datetime
+    vehicles: list[VehicleDay]
+    alerts_by_severity: Counter[str]
+    alerts_by_type: Counter[str]
+    #: (local day, alerts started by severity), the CHART_DAYS days ending with ``day``
+    alerts_per_day: list[tuple[dt.date, Counter[str]]]
+    open_alerts: list[OpenAlert]
+    api_calls: int = 0
+    seconds: float = 0.0
+
+    @property
+    def trips(self) -> int:
+        """Trips started that day, fleet-wide."""
+        return sum(v.trips for v in self.vehicles)
+
+    @property
+    def distance_km(self) -> float:
+        """Distance driven, fleet-wide."""
+        return sum(v.distance_km for v in self.vehicles)
+
+    @property
+    def driving_s(self) -> float:
+        """Driving time in seconds, fleet-wide."""
+        return sum(v.driving_s for v in self.vehicles)
+
+    @property
+    def fuel_l(self) -> float:
+        """Fuel used (L), fleet-wide."""
+        return sum(v.fuel_l for v in self.vehicles)
+
+    @property
+    def electric_kwh(self) -> float:
+        """Electricity used (kWh), fleet-wide."""
+        return sum(v.electric_kwh for v in self.vehicles)
+
+    @property
+    def fuel_per_100km(self) -> float | None:
+        """Fleet litres per 100 km over the trips that used fuel."""
+        km = sum(v.fuel_km for v in self.vehicles)
+        return self.fuel_l / km * 100 if km else None
+
+    @property
+    def kwh_per_100km(self) -> float | None:
+        """Fleet kWh per 100 km over the trips that used electricity."""
+        km = sum(v.electric_km for v in self.vehicles)
+        return self.electric_kwh / km * 100 if km else None
+
+    @property
+    def active_vehicles(self) -> int:
+        """Vehicles that drove that day."""
+        return sum(1 for v in self.vehicles if v.trips)
+
+    @property
+    def open_critical(self) -> list[OpenAlert]:
+        """Open, unacknowledged Critical alerts, oldest first."""
+        return [a for a in self.open_alerts if a.alert.severity == "Critical"]
+
+    @property
+    def open_by_severity(self) -> Counter[str]:
+        """Open, unacknowledged alerts by severity."""
+        return Counter(a.alert.severity or "" for a in self.open_alerts)
+
+    @property
+    def low_energy(self) -> list[VehicleDay]:
+        """Vehicles under LOW_ENERGY_PERCENT of fuel or battery, lowest first."""
+        found = [v for v in self.vehicles if v.low_energy]
+        return sorted(found, key=lambda v: (min(level for _, level in v.low_energy), v.name))
+
+    @property
+    def maintenance_due(self) -> list[VehicleDay]:
+        """Vehicles whose maintenance is due soon or overdue, soonest first."""
+        found = [v for v in self.vehicles if v.maintenance_due]
+        big = float("inf")
+        return sorted(
+            found,
+            key=lambda v: (
+                v.days_before_maintenance if v.days_before_maintenance is not None else big,
+                v.km_before_maintenance if v.km_before_maintenance is not None else big,
+                v.name,
+            ),
+        )
+
+    @property
+    def silent(self) -> list[VehicleDay]:
+        """Vehicles with no data for SILENT_AFTER, longest silent first."""
+        found = [v for v in self.vehicles if v.silent]
+        oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
+        return sorted(found, key=lambda v: (v.last_seen or oldest, v.name))
+
+    @property
+    def not_reachable(self) -> list[VehicleDay]:
+        """Vehicles whose API calls failed."""
+        return [v for v in self.vehicles if not v.reachable]
+
+    def busiest(self) -> list[VehicleDay]:
+        """Vehicles that drove, longest distance first."""
+        return sorted(
+            (v for v in self.vehicles if v.trips), key=lambda v: (-v.distance_km, -v.trips, v.name)
+        )
+
+
+class DayGatherer:
+    """Builds :class:`FleetDay` for a day (see the module docstring)."""
+
+    def __init__(
+        self,
+        api: ReportSource,
+        ledger: Ledger,
+        *,
+        zone: ZoneInfo | str = "UTC",
+        refresh_directory: Callable[[], object] | None = None,
+        workers: int = WORKERS,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.api = api
+        self.ledger = ledger
+        self.zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+        self.refresh_directory = refresh_directory
+        self.workers = workers
+        self.clock = clock
+
+    def yesterday(self) -> dt.date:
+        """The day a morning report is about."""
+        return previous_day(self.zone, self.clock())
+
+    def gather(
+        self, day: dt.date | None = None, *, vehicles: Sequence[Mapping[str, Any]] | None = None
+    ) -> FleetDay:
+        """The figures of ``day`` (default yesterday) for ``vehicles`` (default the directory).
+
+        Raises CertificateError (nothing can be fetched), never a single vehicle's ApiError.
+        """
+        day = day or self.yesterday()
+        started = time.perf_counter()
+        calls_before = self.api.calls
+        now = self.clock()
+        start, end = day_bounds(day, self.zone)
+        rows = list(vehicles) if vehicles is not None else self._directory()
+
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="report") as pool:
+            days = list(pool.map(lambda row: self._vehicle(row, start, end, now), rows))
+
+        by_vin = {v.vin: v for v in days}
+        by_id = {v.id: v for v in days}
+
+        def owner(alert: LedgerAlert) -> VehicleDay | None:
+            return by_vin.get(alert.vin) or by_id.get(alert.vehicle_id or "")
+
+        chart_start, _ = day_bounds(day - dt.timedelta(days=CHART_DAYS - 1), self.zone)
+        per_day: dict[dt.date, Counter[str]] = {
+            day - dt.timedelta(days=n): Counter() for n in reversed(range(CHART_DAYS))
+        }
+        by_severity: Counter[str] = Counter()
+        by_type: Counter[str] = Counter()
+        for alert in alerts_started(self.ledger, chart_start, end):
+            assert alert.started_at is not None  # the query matched on it
+            local = alert.started_at.astimezone(self.zone).date()
+            severity = alert.severity or ""
+            if local in per_day:
+                per_day[local][severity] += 1
+            if start <= alert.started_at < end:
+                by_severity[severity] += 1
+                by_type[alert.type] += 1
+                found = owner(alert)
+                if found is not None:
+                    found.alerts_started[severity] += 1
+
+        open_alerts: list[OpenAlert] = []
+        for alert in open_unacknowledged(self.ledger):
+            found = owner(alert)
+            if found is not None:
+                found.open_alerts.append(alert)
+            open_alerts.append(OpenAlert(alert, found.name if found else alert.vin))
+
+        return FleetDay(
+            day=day,
+            zone=str(self.zone.key),
+            start=start,
+            end=end,
+            generated_at=now,
+            vehicles=days,
+            alerts_by_severity=by_severity,
+            alerts_by_type=by_type,
+            alerts_per_day=list(per_day.items()),
+            open_alerts=open_alerts,
+            api_calls=self.api.calls - calls_before,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _directory(self) -> list[dict[str, Any]]:
+        rows = self.ledger.vehicles()
+        if not rows and self.refresh_directory is not None:
+            self.refresh_directory()
+            rows = self.ledger.vehicles()
+        return rows
+
+    def _vehicle(
+        self, row: Mapping[str, Any], start: dt.datetime, end: dt.datetime, now: dt.datetime
+    ) -> VehicleDay:
+        vin = str(row.get("vin") or row["id"])
+        result = VehicleDay(
+            id=str(row["id"]),
+            vin=vin,
+            name=vehicle_name(vin, row.get("label"), row.get("brand"), row.get("model")),
+        )
+        trips: list[Trip] = []
+        try:
+            # islice: never ask for a second page (the call budget is two per vehicle)
+            trips = list(itertools.islice(self.api.trips(result.id, start, end), MAX_TRIPS))
+        except NoData:
+            pass
+        except CertificateError:
+            raise
+        except ApiError as exc:
+            log.warning("report: trips of %s not read: %s", vin, exc)
+            result.errors.append(str(exc))
+        result.trips_capped = len(trips) >= MAX_TRIPS
+        for trip in trips:
+            # the API matches the interval inclusively: the next day's midnight is not ours
+            if trip.started_at is None or not start <= trip.started_at < end:
+                continue
+            distance = trip.distance_km or 0.0
+            result.trips += 1
+            result.distance_km += distance
+            result.driving_s += trip.duration_s or 0.0
+            fuel, electric = trip_energy(trip)
+            if fuel is not None:
+                result.fuel_l += fuel
+                result.fuel_km += distance
+            if electric is not None:
+                result.electric_kwh += electric
+                result.electric_km += distance
+            seen = trip.stopped_at or trip.started_at
+            result.last_seen = max(result.last_seen or seen, seen)
+
+        try:
+            status: VehicleStatus | None = self.api.status(result.id)
+        except NoData:
+            status = None
+        except CertificateError:
+            raise
+        except ApiError as exc:
+            log.warning("report: status of %s not read: %s", vin, exc)
+            result.errors.append(str(exc))
+            return result  # silence is unknown without the status
+        if status is not None:
+            result.status_known = True
+            for energy in status.energies:
+                kind = (energy.type or "").lower()
+                if kind == "fuel" and result.fuel_level is None:
+                    result.fuel_level = energy.level
+                elif kind == "electric" and result.battery_level is None:
+                    result.battery_level = energy.level
+            result.days_before_maintenance = status.days_before_maintenance
+            result.km_before_maintenance = status.km_before_maintenance
+            if status.updated_at is not None:
+                result.last_seen = max(result.last_seen or status.updated_at, status.updated_at)
+        result.silent = result.last_seen is None or now - result.last_seen > SILENT_AFTER
+        return result

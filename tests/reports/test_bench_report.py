@@ -1,0 +1,20 @@
+"""Smoke test of the report benchmark at a tiny size (figures, not timings, are checked)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import bench_report
+
+
+@pytest.mark.timeout(120)
+def test_report_bench_runs_small() -> None:
+    """20 vehicles: two calls each, seen at the sandbox too, no 429, a message and a chart."""
+    figures = bench_report.run(vehicles=20, latency=0.01)
+    assert figures["vehicles"] == 20
+    assert figures["api_calls"] == figures["sandbox_requests"] == 40
+    assert figures["calls_per_vehicle"] == 2.0
+    assert figures["throttled_429"] == 0 and figures["not_reachable"] == 0
+    assert figures["trips"] > 0 and figures["png_bytes"] > 10_000
+    assert figures["rss_peak_delta_mb"] >= 0
+    assert {r.verdict for r in bench_report.rows(figures)} <= {"pass", "MISS", "info"}
