@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bot.sandbox.slack import Message
-from bot.slack.blocks import (
+from bot.messages.alerts import (
     ACTION_ACK,
     ACTION_DETAILS,
     ACTION_DIGEST_ACK,
@@ -12,6 +11,7 @@ from bot.slack.blocks import (
     alert_message,
     digest_message,
 )
+from bot.sandbox.slack import Message
 from bot.store import StoredAlert
 from tests.slack.conftest import ADMIN, ALERTS, GUEST, NOW, World, all_text
 
