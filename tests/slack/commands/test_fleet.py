@@ -6,7 +6,10 @@ import dataclasses
 
 import pytest
 
-from tests.slack.conftest import GUEST, World, all_text, make_world, reply
+from bot.errors import UserInputError
+from bot.messages import texts
+from bot.slack.commands.fleet import fleet_reply, fleet_usage
+from tests.slack.conftest import GUEST, OPS, World, all_text, make_world, reply
 
 
 @pytest.mark.parametrize("text", ["", "help", "HELP"])
@@ -126,3 +129,28 @@ def test_empty_admin_list_means_nobody(slack_certs, tmp_path) -> None:
         result = built.driver.command("/fleet", "subscribe")
         assert result.json is not None and "only Fleetbot admins" in result.json["text"]
         assert built.ledger.routes() == []
+
+
+# -- the service, called directly (no HTTP) -------------------------------------------------
+
+
+def test_fleet_reply_directly(world: World) -> None:
+    """fleet_reply dispatches through the one table; a filter narrows the vehicles."""
+    vin = world.vehicle(3)["vin"]
+    listing = all_text(fleet_reply(world.services, f"vehicles {vin}", user=GUEST, channel=OPS))
+    assert vin in listing and "(1 matching" in listing
+    where = all_text(fleet_reply(world.services, f"where {vin}", user=GUEST, channel=OPS))
+    assert "was last seen <!date^" in where
+
+
+def test_fleet_reply_directly_refuses_admin_forms_without_the_gate(world: World) -> None:
+    """Called without the middleware, an admin form still refuses a non-admin; nothing changes."""
+    with pytest.raises(UserInputError, match="only Fleetbot admins can subscribe"):
+        fleet_reply(world.services, "subscribe", user=GUEST, channel=OPS)
+    assert world.ledger.routes() == []
+
+
+def test_fleet_usage_names_the_subcommand() -> None:
+    """The usage appended to an error is that subcommand's, else the full help."""
+    assert fleet_usage("MUTE x") == texts.FLEET_SUBCOMMAND_USAGE["mute"]
+    assert fleet_usage("launch rockets") == texts.FLEET_USAGE

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from tests.slack.conftest import ADMIN, ALERTS, GUEST, OPS, World, all_text, reply
+from bot.errors import UserInputError
+from bot.slack.commands import fleet_routing
+from tests.slack.conftest import ADMIN, ALERTS, GUEST, NOW, OPS, World, all_text, reply
 
 
 def test_subscribe_routes_unsubscribe(world: World) -> None:
@@ -85,3 +89,30 @@ def test_mute_bad_options_say_what_is_wrong(world: World, text: str, problem: st
     )
     assert problem in answer
     assert world.ledger.mutes() == []
+
+
+# -- the handlers, called directly (no HTTP) ------------------------------------------------
+
+
+def test_subscribe_and_unsubscribe_directly(world: World) -> None:
+    """The handlers of the table are plain functions over the services."""
+    answer = all_text(fleet_routing.subscribe(world.services, ["severity>=crit"], ADMIN, OPS))
+    assert f"<#{OPS}> now gets alerts of severity Critical or more" in answer
+    (route,) = world.ledger.routes()
+    assert (route.channel, route.min_severity) == (OPS, 2)
+    assert "no longer gets" in all_text(fleet_routing.unsubscribe(world.services, [], ADMIN, OPS))
+    assert world.ledger.routes() == []
+
+
+def test_mute_unmute_and_mutes_directly(world: World) -> None:
+    """Mute for 2 h from the services' clock; the list shows it; unmute lifts it."""
+    vin = world.vehicle()["vin"]
+    fleet_routing.mute(world.services, [vin, "2h"], ADMIN, OPS)
+    [mute] = world.ledger.mutes(NOW)
+    assert mute.until == NOW + dt.timedelta(hours=2)
+    listing = all_text(fleet_routing.mutes(world.services, [], GUEST, OPS))
+    assert f"muted by <@{ADMIN}>" in listing
+    with pytest.raises(UserInputError, match="did not understand"):
+        fleet_routing.mutes(world.services, ["extra"], GUEST, OPS)
+    assert "no longer muted" in all_text(fleet_routing.unmute(world.services, [vin], ADMIN, OPS))
+    assert world.ledger.mutes(NOW) == []

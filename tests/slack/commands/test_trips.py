@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from bot.errors import UserInputError
+from bot.messages import texts
 from bot.messages.markup import MAX_BLOCKS, MAX_SECTION_TEXT
+from bot.slack.commands.trips import trips_reply
 from bot.slack.parsing import MAX_RANGE_DAYS
 from tests.slack.conftest import World, all_text, reply
 
@@ -85,3 +90,29 @@ def test_unknown_vehicle_suggests_close_matches(world: World) -> None:
     text = all_text(reply(world.driver.command("/trips", typo)))
     assert "No such vehicle" in text
     assert f"Did you mean `{vin}`" in text
+
+
+# -- the service, called directly (no HTTP) -------------------------------------------------
+
+
+def test_trips_reply_directly(world: World) -> None:
+    """trips_reply is a plain function: the same messages, within limits, in the given zone."""
+    vin = world.vehicle()["vin"]
+    messages = trips_reply(world.services, f"{vin} 7d")
+    assert f"Trips of {world.name()}" in "\n".join(all_text(m) for m in messages)
+    assert all(m["response_type"] == "ephemeral" for m in messages)
+    for message in messages:
+        assert_within_limits(message)
+    paris = dt.timezone(dt.timedelta(hours=1))
+    (day,) = trips_reply(world.services, f"{vin} 2026-11-01", tz=paris)
+    assert "on 2026-11-01" in all_text(day)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("", texts.NEED_VEHICLE), ("{vin} today please", "did not understand")],
+)
+def test_trips_reply_directly_refuses_bad_input(world: World, text: str, problem: str) -> None:
+    """Bad input is a UserInputError (the listener adds the usage), not a reply."""
+    with pytest.raises(UserInputError, match=problem.split("?")[0]):
+        trips_reply(world.services, text.format(vin=world.vehicle()["vin"]))
