@@ -27,12 +27,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402 - after the path set-up above
+from bot.directory import VehicleDirectory  # noqa: E402
 from bot.psa.client import PsaClient  # noqa: E402
 from bot.sandbox.psa import PsaSandbox, SandboxCerts  # noqa: E402
 from bot.sandbox.slack import CommandResult, SlackDriver, SlackStandIn  # noqa: E402
 from bot.slack.app import build_app, close_app  # noqa: E402
-from bot.slack.directory import VehicleDirectory  # noqa: E402
-from bot.slack.services import SlackServices  # noqa: E402
+from bot.slack.context import SlackServices  # noqa: E402
 from bot.store import Ledger  # noqa: E402
 from bot.web import make_wsgi_app, serve  # noqa: E402
 

@@ -21,14 +21,14 @@ from typing import Any
 
 from bench.common import Row, fmt, print_rows, section, update_results
 from bot.__main__ import slack_web_client
-from bot.alerts.alert_texts import ALERT_TEXTS
 from bot.alerts.delivery import DeliveryService
 from bot.alerts.routing import AlertRouter
 from bot.alerts.slack_port import SlackPort
 from bot.config import Settings
+from bot.directory import VehicleDirectory
+from bot.messages.alert_table import ALERT_TEXTS
+from bot.messages.alerts import alert_ids_in
 from bot.sandbox.slack import SlackStandIn
-from bot.slack.blocks import alert_ids_in
-from bot.slack.directory import VehicleDirectory
 from bot.store import Ledger, StoredAlert
 
 NAME = "delivery"

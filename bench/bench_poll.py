@@ -29,9 +29,9 @@ from bench.common import Row, SandboxProcess, fmt, print_rows, section, statuses
 from bot.alerts.poller import Poller, QuotaBudget
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
+from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient
 from bot.psa.tls import build_ssl_context
-from bot.slack.directory import VehicleDirectory
 from bot.store import Ledger
 
 NAME = "poll"

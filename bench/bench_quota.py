@@ -21,9 +21,9 @@ from bench.common import Row, fmt, print_rows, section, update_results
 from bot.alerts.poller import DAY, Poller, QuotaBudget
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
+from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
-from bot.slack.directory import VehicleDirectory
 from bot.store import Ledger
 
 NAME = "quota"

@@ -23,12 +23,12 @@ from bot.alerts.routing import AlertRouter
 from bot.alerts.slack_port import SlackPort
 from bot.alerts.webhook import MonitorService, WebhookReceiver
 from bot.config import Settings
+from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient, quiet_http_logs
 from bot.psa.tls import certificate_expiry
 from bot.scheduler import LAST_GOOD_POLL, CertificateJob, PollJob, ScheduleKeeper, SchedulerLock
 from bot.slack.app import build_app, close_app
-from bot.slack.directory import VehicleDirectory
-from bot.slack.services import SlackServices
+from bot.slack.context import SlackServices
 from bot.store import Ledger
 from bot.store.ledger import from_iso, iso, utcnow
 

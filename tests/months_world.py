@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from bot.messages.texts import ALERT_ENDED
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackStandIn
 from bot.slack.app import close_app
-from bot.slack.blocks import TEXT as BLOCK_TEXT
 
 try:  # the composition root may move to bot.wiring
     from bot.wiring import build_fleetbot  # type: ignore[import-not-found,unused-ignore]
@@ -37,7 +37,7 @@ except ImportError:
 ALERTS, OPS = "C0ALERTS", "C0OPS"
 ADMIN = "U0ADMIN"
 EVENT_ALERT, EVENT_DIGEST = "fleet_alert", "fleet_alert_digest"
-ENDED_MARK = BLOCK_TEXT["ended"].split("{")[0].strip()  # ":checkered_flag: Ended"
+ENDED_MARK = ALERT_ENDED.split("{")[0].strip()  # ":checkered_flag: Ended"
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)

@@ -12,9 +12,9 @@ from collections import Counter
 
 import pytest
 
+from bot.messages.alerts import alert_ids_in
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackStandIn
-from bot.slack.blocks import alert_ids_in
 
 KILLS = 20
 ALERTS_PER_ROUND = 15  # 20 rounds x 15 = 300 alerts, plus those active at first start

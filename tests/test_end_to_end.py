@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from bot.demo import ALERTS, OPS, demo_world
-from bot.slack.blocks import alert_ids_in
+from bot.messages.alerts import alert_ids_in
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from typing import IO, Any
 
 import pytest
 
+from bot.messages.alerts import alert_ids_in
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackStandIn
-from bot.slack.blocks import alert_ids_in
 
 TAKEOVER_SECONDS = 30  # DESIGN §6: a standby takes over within 30 s of the holder dying
 SIGTERM_SECONDS = 10  # DESIGN §6: SIGTERM stops the bot within 10 s

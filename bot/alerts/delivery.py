@@ -33,7 +33,7 @@ from bot.errors import (
     SlackRateLimited,
     SlackTokenRefused,
 )
-from bot.slack.blocks import DIGEST_SIZE, alert_ids_in, alert_message, digest_message
+from bot.messages.alerts import DIGEST_SIZE, alert_ids_in, alert_message, digest_message
 from bot.store import Delivery, Ledger
 from bot.store.ledger import from_iso, iso, utcnow
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.alerts.render import normalise_type, severity_rank
+from bot.messages.alert_text import normalise_type, severity_rank
 from bot.store import Destination, Ledger, Mute, Route, StoredAlert
 
 #: severity_rank of Critical: held only by a mute given `all` (or the per-type Mute button)

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from bot.errors import ApiError, FleetbotError
+from bot.messages.markup import escape
 from bot.psa.models import Alert
-from bot.slack.blocks import escape
 from bot.store import Ledger, StoredAlert
 from bot.store.ledger import Router
 

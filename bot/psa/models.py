@@ -22,7 +22,6 @@ from bot.psa.dates import parse_datetime, parse_duration
 Json = Mapping[str, Any]
 T = TypeVar("T")
 
-OSM_URL = "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=16/{lat:.5f}/{lon:.5f}"
 NO_COORDINATES = "position without coordinates on Earth"
 NOT_AN_OBJECT = "expected a JSON object, got {kind}"
 NO_ID = "{kind} without a usable id"
@@ -154,11 +153,6 @@ class Position:
     heading: int | None = None
     raw: Json = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
-    @property
-    def map_url(self) -> str:
-        """An OpenStreetMap link centred on this position."""
-        return OSM_URL.format(lat=self.lat, lon=self.lon)
-
     @classmethod
     def from_api(cls, data: object) -> Self:
         """Read a GeoJSON Feature (or bare Point); ValueError if it has no coordinates."""
@@ -221,11 +215,6 @@ class Vehicle:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     raw: Json = dataclasses.field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def display_name(self) -> str:
-        """The label if the fleet gave one, else the VIN, else the id."""
-        return self.label or self.vin or self.id
 
     @classmethod
     def from_api(cls, data: object) -> Self:

@@ -1,54 +1,45 @@
-"""Admin-only subcommands and buttons, checked in listener middleware (fail closed).
+"""Who may do what: admin-only subcommands and buttons, refused politely (fail closed).
 
 Admins are the Slack user ids in FLEETBOT_ADMINS; when it is empty nobody is an admin. Which
-`/fleet` forms are admin-only is said once, in :data:`bot.slack.services.FLEET_TABLE`; this gate
-and the dispatcher look a text up there the same way, and the services check again, so a
-listener registered without the gate still refuses.
+`/fleet` forms are admin-only is said once, in :data:`bot.slack.commands.fleet.FLEET_TABLE`,
+whose middleware refuses them in the ack; buttons are refused by :func:`action_admin_gate`; and
+the surfaces check again with :func:`require_admin`, so a listener registered without its gate
+still refuses.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltResponse, Respond
 
-from bot.slack import handling, texts, views
-from bot.slack.services import SlackServices, fleet_request
+from bot.errors import UserInputError
+from bot.messages import texts
+from bot.messages.markup import text_reply
+from bot.slack import handling
+from bot.slack.context import SlackServices
 
 log = logging.getLogger(__name__)
 
 Gate = Callable[..., BoltResponse | None]
 
 
+def refusal_text(what: str) -> str:
+    """The polite refusal, naming what only admins may do (a key of texts.NOT_ADMIN_WHAT)."""
+    return texts.NOT_ADMIN.format(what=texts.NOT_ADMIN_WHAT[what])
+
+
 def refusal(what: str) -> dict[str, Any]:
     """The polite ephemeral refusal."""
-    return views.text_reply(texts.NOT_ADMIN.format(what=texts.NOT_ADMIN_WHAT[what]))
+    return text_reply(refusal_text(what))
 
 
-def fleet_admin_gate(services: SlackServices) -> Gate:
-    """Middleware for `/fleet`: a non-admin asking for an admin subcommand gets the refusal as
-    the ack itself (no I/O, no lazy work started)."""
-
-    def fleet_admin_gate(
-        body: dict[str, Any], next: Callable[[], None]
-    ) -> BoltResponse | None:  # `next`: Bolt injects by this name
-        request = fleet_request(body.get("text"))
-        user = body.get("user_id")
-        if request is not None and request.form.admin and not services.is_admin(user):
-            what = request.form.what or request.subcommand.name
-            log.info("refused /fleet %s to a non-admin", request.subcommand.name)
-            return BoltResponse(
-                status=200,
-                body=json.dumps(refusal(what)),
-                headers={"content-type": "application/json;charset=utf-8"},
-            )
-        next()
-        return None
-
-    return fleet_admin_gate
+def require_admin(services: SlackServices, user: str | None, what: str) -> None:
+    """Refuse politely unless ``user`` is an admin."""
+    if not services.is_admin(user):
+        raise UserInputError(refusal_text(what))
 
 
 def action_admin_gate(services: SlackServices, what: str) -> Gate:

@@ -1,7 +1,9 @@
 """The Bolt app, built by a factory from the collaborators the composition root passes in.
 
 One app serves both connection modes (HTTP via :mod:`bot.web`, Socket Mode via
-:func:`bot.web.start_socket_mode`). Slash commands and buttons are acked at once and their work
+:func:`start_socket_mode` here). Each surface registers its own thin listeners: the commands in
+:mod:`bot.slack.commands`, the buttons in :mod:`bot.slack.actions`, the App Home in
+:mod:`bot.slack.home`. Slash commands and buttons are acked at once and their work
 runs lazily in a separate thread pool, so a slow API never delays an ack: acks run on one pool,
 lazy work on another, and a burst of slow commands cannot starve the acks.
 """
@@ -23,10 +25,10 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.slack import actions, handling, home
 from bot.slack.commands import alert, fleet, trips
-from bot.slack.services import MonitorService, SlackServices, UserZones
+from bot.slack.context import PushMonitors, SlackServices, UserZones
 
 __all__ = [
-    "MonitorService",
+    "PushMonitors",
     "SlackServices",
     "UserZones",
     "build_app",

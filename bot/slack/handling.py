@@ -1,4 +1,4 @@
-"""Running listener work after ``ack()`` and turning failures into polite, ephemeral replies.
+"""Acking at once, running listener work after it, and turning failures into polite replies.
 
 Bolt swallows exceptions raised in lazy listeners (it only logs them), so every lazy function
 goes through :func:`run`: a person always gets an answer, and an unexpected error gets a short
@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from slack_bolt import Ack
 from slack_bolt.context.respond import Respond
 from slack_sdk.errors import SlackApiError
 
@@ -23,13 +24,20 @@ from bot.errors import (
     RateLimited,
     UserInputError,
 )
-from bot.slack import texts, views
-from bot.slack.blocks import escape
+from bot.messages import texts
+from bot.messages.markup import error_reply, escape
 
 log = logging.getLogger(__name__)
 
+LOG_UNEXPECTED = "unexpected error in %s (ref %s)"
+
 Message = dict[str, Any]
 Result = Message | list[Message] | None
+
+
+def ack_at_once(ack: Ack) -> None:
+    """Acknowledge a command or a click within Slack's 3 s: no I/O here, the work runs lazily."""
+    ack()
 
 
 def new_ref() -> str:
@@ -55,18 +63,18 @@ def api_problem(exc: ApiError) -> str:
 def unexpected(where: str, exc: BaseException) -> Message:
     """Log an unexpected error with a reference and return the reply that quotes it."""
     ref = new_ref()
-    log.error(texts.LOG_UNEXPECTED, where, ref, exc_info=exc)
-    return views.error_reply(texts.SOMETHING_WRONG.format(ref=ref))
+    log.error(LOG_UNEXPECTED, where, ref, exc_info=exc)
+    return error_reply(texts.SOMETHING_WRONG.format(ref=ref))
 
 
 def error_message(exc: BaseException, *, where: str, usage: str | None = None) -> Message:
     """The reply for a failure: the person's mistake with usage, the API's trouble, or a ref."""
     if isinstance(exc, UserInputError):
-        return views.error_reply(str(exc), usage)
+        return error_reply(str(exc), usage)
     if isinstance(exc, ApiError):
         # ApiError texts carry no secret (the client scrubs them); the operator wants them
         log.warning("%s: API error: %s", where, exc)
-        return views.error_reply(api_problem(exc))
+        return error_reply(api_problem(exc))
     return unexpected(where, exc)
 
 

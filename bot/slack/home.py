@@ -7,13 +7,34 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.slack import handling, services
-from bot.slack.services import SlackServices
+from bot.messages.home import HomeFacts, home_view, when_of
+from bot.slack import handling
+from bot.slack.context import SlackServices
 
 EVENT = "app_home_opened"
 
 
-def register(app: App, svc: SlackServices) -> None:
+def home_facts(services: SlackServices) -> HomeFacts:
+    """What the App Home (and `/fleet status` without a vehicle) shows, from the ledger."""
+    ledger = services.ledger
+    return HomeFacts(
+        open_alerts=ledger.open_alerts(),
+        names=services.directory.names(),
+        routes=ledger.routes(),
+        last_poll=ledger.get_state("last_poll"),
+        next_poll=when_of(ledger.get_state("next_poll")),
+        quota=ledger.get_state("quota"),
+        backlog=ledger.counts(),
+        locale=services.locale,
+    )
+
+
+def home(services: SlackServices) -> dict[str, Any]:
+    """The App Home view: the fleet at a glance."""
+    return home_view(home_facts(services))
+
+
+def register(app: App, services: SlackServices) -> None:
     """Register the App Home listener (events are acked by Bolt before the listener runs)."""
 
     def publish_home(event: dict[str, Any], client: WebClient) -> None:
@@ -21,7 +42,7 @@ def register(app: App, svc: SlackServices) -> None:
             return  # the Messages tab needs nothing from us
 
         def work() -> None:
-            client.views_publish(user_id=event["user"], view=services.home(svc))
+            client.views_publish(user_id=event["user"], view=home(services))
 
         handling.run(EVENT, None, work)
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-import unicodedata
 
-from bot.alerts.render import parse_severity, severity_rank
 from bot.errors import UserInputError
-from bot.slack import texts
-from bot.slack.blocks import escape
+from bot.messages import texts
+from bot.messages.alert_text import parse_severity, severity_rank
+from bot.messages.markup import echo
+from bot.messages.trips import Period
 
 MAX_RANGE_DAYS = 31
 MAX_MUTE = dt.timedelta(days=30)
@@ -39,20 +39,6 @@ _SLACK_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
 
 @dataclasses.dataclass(frozen=True)
-class Period:
-    """A half-open time range [start, end) and how to say it."""
-
-    start: dt.datetime
-    end: dt.datetime
-    label: str
-
-    @property
-    def days(self) -> int:
-        """Calendar days covered (rounded up)."""
-        return max(1, -(-int((self.end - self.start).total_seconds()) // 86400))
-
-
-@dataclasses.dataclass(frozen=True)
 class Subscription:
     """What `/fleet subscribe` asked for."""
 
@@ -61,15 +47,6 @@ class Subscription:
     severity_name: str | None = None
     types: tuple[str, ...] | None = None
     vins: tuple[str, ...] | None = None
-
-
-def echo(text: str, limit: int = 60) -> str:
-    """Quote what a person typed: one short line, escaped so it can never ping or link."""
-    cleaned = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text
-    ).replace("`", "'")
-    short = cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
-    return escape(short)  # after cutting, so no entity is cut in half
 
 
 def unescape_command(text: str | None) -> str:
@@ -84,6 +61,21 @@ def unescape_command(text: str | None) -> str:
 def words(text: str | None) -> list[str]:
     """Split command text on whitespace (Slack sends non-breaking spaces sometimes)."""
     return unescape_command(text).replace("\u00a0", " ").split()
+
+
+def no_arguments(rest: list[str]) -> None:
+    """Refuse words after a command that takes none."""
+    if rest:
+        raise UserInputError(texts.TOO_MANY_ARGUMENTS.format(extra=echo(" ".join(rest))))
+
+
+def one_vehicle(rest: list[str]) -> str:
+    """The one word naming a vehicle; refuse none or more."""
+    if not rest:
+        raise UserInputError(texts.NEED_VEHICLE)
+    if len(rest) > 1:
+        raise UserInputError(texts.TOO_MANY_ARGUMENTS.format(extra=echo(" ".join(rest[1:]))))
+    return rest[0]
 
 
 def _midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:

@@ -15,10 +15,10 @@ from bot.alerts.poller import Poller, QuotaBudget
 from bot.alerts.routing import AlertRouter
 from bot.alerts.slack_port import SlackPort
 from bot.config import Settings
+from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient, RetryPolicy
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackStandIn
-from bot.slack.directory import VehicleDirectory
 from bot.store import Ledger
 
 FALLBACK, OPS = "C0ALERTS", "C0OPS"

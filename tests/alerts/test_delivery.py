@@ -11,9 +11,9 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.alerts.delivery import DeliveryService
 from bot.alerts.slack_port import SlackPort
+from bot.directory import VehicleDirectory
+from bot.messages.alerts import alert_ids_in
 from bot.sandbox.slack import SlackStandIn
-from bot.slack.blocks import alert_ids_in
-from bot.slack.directory import VehicleDirectory
 from bot.store import Ledger, StoredAlert
 
 T0 = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from bot.config import Settings
+from bot.messages.alerts import alert_ids_in
 from bot.psa.client import PsaClient
-from bot.slack.blocks import alert_ids_in
 
 from .conftest import FAST_RETRY, Pipeline
 

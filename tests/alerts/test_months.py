@@ -17,11 +17,11 @@ from bot.alerts.poller import Poller, QuotaBudget
 from bot.alerts.routing import AlertRouter
 from bot.alerts.slack_port import SlackPort
 from bot.config import Settings
+from bot.directory import VehicleDirectory
+from bot.messages.alerts import alert_ids_in
 from bot.psa.client import PsaClient
 from bot.sandbox.psa import PsaSandbox
 from bot.sandbox.slack import SlackStandIn
-from bot.slack.blocks import alert_ids_in
-from bot.slack.directory import VehicleDirectory
 from bot.store import Ledger
 
 from .conftest import FALLBACK, FAST_RETRY

@@ -7,9 +7,9 @@ from collections import Counter
 
 from bot.alerts.poller import query_since
 from bot.config import Settings
+from bot.directory import VehicleDirectory
+from bot.messages.alerts import alert_ids_in
 from bot.psa.client import PsaClient
-from bot.slack.blocks import alert_ids_in
-from bot.slack.directory import VehicleDirectory
 
 from .conftest import FALLBACK, FAST_RETRY, OPS, Pipeline
 

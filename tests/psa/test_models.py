@@ -101,12 +101,11 @@ def test_parse_duration_absent_and_bad() -> None:
 
 
 def test_position_from_geojson_feature() -> None:
-    """Coordinates are [lon, lat, alt]; the map link puts lat first."""
+    """Coordinates are [lon, lat, alt] (the map link, lat first, is tested in tests/messages)."""
     position = Position.from_api(FEATURE)
     assert (position.lon, position.lat, position.alt) == (2.2945, 48.8584, 35.0)
     assert position.at == datetime(2024, 5, 1, 10, tzinfo=UTC)
     assert position.heading == 90
-    assert position.map_url.startswith("https://www.openstreetmap.org/?mlat=48.85840&mlon=2.29450")
 
 
 def test_position_without_coordinates() -> None:
@@ -150,7 +149,6 @@ def test_vehicle_v3_with_branding_extension() -> None:
     )
     assert vehicle.motorization == "Electric"
     assert vehicle.created_at == datetime(2024, 1, 1, tzinfo=UTC)
-    assert vehicle.display_name == "e-208"
     assert vehicle.raw["future"] == {"field": True}
 
 
@@ -166,7 +164,7 @@ def test_vehicle_2019_and_minimal() -> None:
     )
     assert (old.label, old.motorization, old.energies) == ("Van 7", "Thermic", ("Gasoil",))
     bare = Vehicle.from_api({"vin": "VIN1"})
-    assert (bare.id, bare.display_name, bare.label) == ("VIN1", "VIN1", None)
+    assert (bare.id, bare.vin, bare.label) == ("VIN1", "VIN1", None)
 
 
 def test_status_v3() -> None:

@@ -19,12 +19,12 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import Settings
+from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient, RetryPolicy
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackDriver, SlackStandIn
 from bot.slack.app import build_app, close_app
-from bot.slack.directory import VehicleDirectory
-from bot.slack.services import MonitorService, SlackServices
+from bot.slack.context import PushMonitors, SlackServices
 from bot.store import Ledger
 from bot.web import Server, make_wsgi_app, serve
 
@@ -75,7 +75,7 @@ def slack_certs(tmp_path_factory: pytest.TempPathFactory) -> SandboxCerts:
 
 @contextlib.contextmanager
 def make_world(
-    certs: SandboxCerts, db: Path, *, monitors: MonitorService | None = None, vehicles: int = 8
+    certs: SandboxCerts, db: Path, *, monitors: PushMonitors | None = None, vehicles: int = 8
 ) -> Iterator[World]:
     """Start every part, yield them wired together, and stop them all."""
     with (

@@ -21,13 +21,28 @@ from hypothesis import strategies as st
 
 from bot.alerts.delivery import DeliveryService
 from bot.alerts.slack_port import SlackPort
+from bot.directory import VehicleEntry
+from bot.messages.alerts import (
+    ACTION_DIGEST_ACK,
+    alert_detail,
+    alert_message,
+    alerts_message,
+    digest_message,
+)
+from bot.messages.fleet import (
+    failed_message,
+    mutes_message,
+    routes_message,
+    status_message,
+    vehicles_message,
+    where_message,
+)
+from bot.messages.home import HomeFacts, home_view
+from bot.messages.markup import echo, escape
 from bot.psa.models import Alert, EnergyLevel, Position, VehicleStatus
 from bot.sandbox.psa import SandboxCerts
 from bot.sandbox.slack.server import Message
-from bot.slack import views
-from bot.slack.blocks import ACTION_DIGEST_ACK, alert_message, digest_message, escape
-from bot.slack.directory import VehicleEntry
-from bot.slack.parsing import echo, unescape_command
+from bot.slack.parsing import unescape_command
 from bot.store import Delivery, Mute, Route, StoredAlert
 from tests.slack.conftest import ADMIN, ALERTS, NOW, OPS, World, all_text, make_world, reply
 
@@ -230,7 +245,7 @@ def test_every_renderer_escapes_every_outside_field(value: str) -> None:
     delivery = Delivery(id=1, alert=stored, channel="C0X", state="failed", attempts=1,
                         slack_ts=None, digest=False, update_pending=False, acked_by=value,
                         acked_at=NOW, batch=None, last_error=value, created_at=NOW)  # fmt: skip
-    facts = views.HomeFacts(open_alerts=[stored], names=names, routes=[route],
+    facts = HomeFacts(open_alerts=[stored], names=names, routes=[route],
                             last_poll={"at": NOW.isoformat(), "vehicles": value},
                             next_poll=None, quota={"daily_remaining": value},
                             backlog={})  # fmt: skip
@@ -238,15 +253,15 @@ def test_every_renderer_escapes_every_outside_field(value: str) -> None:
     rendered = [
         alert_message(stored, vehicle_name=value, acked_by=value, acked_at=NOW),
         digest_message([(stored, value, NOW), (stored, None)], names=names),
-        views.alerts_message(value, [alert], 7, "en-GB"),
-        views.alert_detail(value, alert, "fr-FR", acked_by=value, acked_at=NOW),
-        views.vehicles_message([entry], echo(value)),
-        views.status_message(value, status),
-        views.where_message(value, place),
-        views.routes_message([route], [mute], names, "C0DEFAULT"),
-        views.mutes_message([mute], names),
-        views.failed_message([delivery], 2, names, "en-GB"),
-        views.home_view(facts),
+        alerts_message(value, [alert], 7, "en-GB"),
+        alert_detail(value, alert, "fr-FR", acked_by=value, acked_at=NOW),
+        vehicles_message([entry], echo(value)),
+        status_message(value, status),
+        where_message(value, place),
+        routes_message([route], [mute], names, "C0DEFAULT"),
+        mutes_message([mute], names),
+        failed_message([delivery], 2, names, "en-GB"),
+        home_view(facts),
     ]
     for message in rendered:
         for text in mrkdwn_texts(message):

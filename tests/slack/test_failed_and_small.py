@@ -6,7 +6,7 @@ import datetime as dt
 
 from bot.alerts.delivery import DeliveryService
 from bot.alerts.slack_port import SlackPort
-from bot.slack.blocks import ACTION_DIGEST_ACK, alert_message
+from bot.messages.alerts import ACTION_DIGEST_ACK, alert_message
 from bot.store import StoredAlert
 from tests.slack.conftest import ADMIN, ALERTS, GUEST, NOW, OPS, World, all_text, reply
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from bot.sandbox.slack import Message
-from bot.slack.blocks import (
+import datetime as dt
+
+import pytest
+
+from bot.errors import UserInputError
+from bot.messages.alerts import (
     ACTION_ACK,
     ACTION_DETAILS,
     ACTION_DIGEST_ACK,
@@ -12,6 +16,9 @@ from bot.slack.blocks import (
     alert_message,
     digest_message,
 )
+from bot.sandbox.slack import Message
+from bot.slack.actions import acknowledge, details, mute_for_a_day, trips_today
+from bot.slack.context import Click
 from bot.store import StoredAlert
 from tests.slack.conftest import ADMIN, ALERTS, GUEST, NOW, World, all_text
 
@@ -171,3 +178,44 @@ def test_mute_button_is_for_admins(world: World) -> None:
     until = mute.until
     assert (until - NOW).total_seconds() == 24 * 3600
     assert not current(world, message).edited
+
+
+# -- the services, called directly (no HTTP) ------------------------------------------------
+
+
+def click(message: Message, user: str, value: str) -> Click:
+    """What a click on ``message`` would carry."""
+    return Click(user=user, channel=message.channel, ts=message.ts, value=value,
+                 blocks=list(message.blocks or []))  # fmt: skip
+
+
+def test_acknowledge_directly_edits_once_then_says_who(world: World) -> None:
+    """The first acknowledge edits the message in place; the second says who did it first."""
+    (alert,) = stored_alerts(world, 1)
+    message = post_alert(world, alert)
+    assert acknowledge(world.services, world.client, click(message, ADMIN, alert.id)) is None
+    assert f"Acknowledged by <@{ADMIN}>" in all_text({"blocks": current(world, message).blocks})
+    again = acknowledge(world.services, world.client, click(message, GUEST, alert.id))
+    assert again is not None and f"Already acknowledged by <@{ADMIN}>" in all_text(again)
+
+
+def test_details_and_mute_directly_refuse_politely(world: World) -> None:
+    """An alert the ledger forgot, and a non-admin muting: the person's problem, said plainly."""
+    (alert,) = stored_alerts(world, 1)
+    message = post_alert(world, alert)
+    with pytest.raises(UserInputError, match="no longer know alert `gone`"):
+        details(world.services, click(message, GUEST, "gone"))
+    with pytest.raises(UserInputError, match="only Fleetbot admins can mute"):
+        mute_for_a_day(world.services, click(message, GUEST, alert.vin))
+    assert world.ledger.mutes() == []
+    muted = mute_for_a_day(world.services, click(message, ADMIN, alert.vin))
+    assert "muted for 24 h" in all_text(muted)
+    [mute] = world.ledger.mutes(NOW)
+    assert mute.until == NOW + dt.timedelta(hours=24) and mute.types == (alert.type,)
+
+
+def test_trips_today_directly(world: World) -> None:
+    """The Trips today button's service: today's trips of the vehicle, by VIN."""
+    vin = world.vehicle()["vin"]
+    text = "\n".join(all_text(m) for m in trips_today(world.services, vin))
+    assert "today" in text and world.name() in text

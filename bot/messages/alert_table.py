@@ -2,7 +2,7 @@
 
 Keys are PascalCase types: all 104 values of ``AlertMsgEnum`` in spec 3.19.2, then the camelCase
 values of the 2019 specs (v2.0, v2.0.3) and of 3.0.7, with their first letter upper-cased (see
-``render.normalise_type``). Vendor spellings are kept as keys on purpose (``CoolantLevellow``,
+``alert_text.normalise_type``). Vendor spellings are kept as keys on purpose (``CoolantLevellow``,
 ``Failue``, ``Collant``, ``Secoundary``, ``Break`` for brake): they are what the API sends.
 Texts are short and tell a fleet manager what to do; English is British (tyre, bonnet, boot).
 """

@@ -1,4 +1,4 @@
-"""Tests for bot.alerts.render: alert types and severities in words."""
+"""Tests for bot.messages.alert_text: alert types and severities in words."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from bot.alerts.render import (
+from bot.messages.alert_text import (
     ALERT_TEXTS,
     SEVERITIES,
     UNKNOWN_ALERT,

@@ -2,7 +2,8 @@
 
 The directory lives in the ledger (so labels and the last listing survive restarts) and is
 refreshed from the API when older than ``ttl`` seconds, so a command does not list the fleet
-each time. The scheduler may also call :meth:`VehicleDirectory.refresh` on its own.
+each time. The scheduler may also call :meth:`VehicleDirectory.refresh` on its own. It is domain
+logic, not Slack's: the poller refreshes it, delivery and the Slack surfaces name vehicles by it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import ApiError, UserInputError
-from bot.slack import texts
-from bot.slack.blocks import escape
-from bot.slack.parsing import echo
+from bot.messages import texts
+from bot.messages.markup import echo, escape
 from bot.store.ledger import from_iso, utcnow
 
 if TYPE_CHECKING:

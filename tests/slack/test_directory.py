@@ -1,4 +1,4 @@
-"""Vehicle resolution against the real API client on the sandbox, with the ledger as cache."""
+"""bot.directory: vehicle resolution on the sandbox's API, with the ledger as cache."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from bot.directory import VehicleDirectory, display_name
 from bot.errors import ApiError, UserInputError
-from bot.slack.directory import VehicleDirectory, display_name
 from tests.slack.conftest import NOW, World
 
 

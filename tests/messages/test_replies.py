@@ -5,11 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from bot.directory import VehicleEntry
+from bot.messages.alerts import alert_detail, alerts_message
+from bot.messages.fleet import routes_message, status_message, vehicles_message
+from bot.messages.home import HomeFacts, home_view
+from bot.messages.markup import (
+    MAX_BLOCKS,
+    MAX_RESPONSES,
+    MAX_SECTION_TEXT,
+    MAX_VIEW_BLOCKS,
+    duration,
+    error_reply,
+    km,
+    place,
+)
+from bot.messages.trips import Period, trips_messages
 from bot.psa.models import Alert, EnergyConsumption, Position, Trip, VehicleStatus
-from bot.slack import views
-from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION_TEXT
-from bot.slack.directory import VehicleEntry
-from bot.slack.parsing import Period
 from bot.store import Route, StoredAlert
 
 START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -55,8 +66,8 @@ def synthetic_trips(count: int) -> list[Trip]:
 
 def test_200_trips_stay_within_block_kit_limits() -> None:
     """200 trips: at most five messages, each within limits; what is cut is counted."""
-    messages = views.trips_messages("Van-7", synthetic_trips(200), PERIOD, dt.UTC)
-    assert 1 < len(messages) <= views.MAX_RESPONSES
+    messages = trips_messages("Van-7", synthetic_trips(200), PERIOD, dt.UTC)
+    assert 1 < len(messages) <= MAX_RESPONSES
     for message in messages:
         check_limits(message)
         assert message["response_type"] == "ephemeral"
@@ -74,7 +85,7 @@ def test_200_trips_stay_within_block_kit_limits() -> None:
 
 def test_few_trips_one_message_with_day_totals() -> None:
     """A handful of trips over two days: one message, a total line per day."""
-    messages = views.trips_messages("Van-7", synthetic_trips(12), PERIOD, dt.UTC)
+    messages = trips_messages("Van-7", synthetic_trips(12), PERIOD, dt.UTC)
     assert len(messages) == 1
     check_limits(messages[0])
     days = [b for b in messages[0]["blocks"] if "date_long_pretty" in b["text"]["text"]]
@@ -84,17 +95,17 @@ def test_few_trips_one_message_with_day_totals() -> None:
 def test_huge_texts_are_truncated() -> None:
     """API strings of any length never break the 3000-character limit."""
     alert = Alert(id="a" * 40, type=LONG, severity="Critical", active=True, label=LONG)
-    check_limits(views.alerts_message("V", [alert] * 60, 7, "en-GB"))
-    check_limits(views.alert_detail("V", alert, "fr-FR"))
+    check_limits(alerts_message("V", [alert] * 60, 7, "en-GB"))
+    check_limits(alert_detail("V", alert, "fr-FR"))
     status = VehicleStatus(ignition=LONG, odometer_km=1e9, position=Position(1.0, 2.0))
-    check_limits(views.status_message("V", status))
+    check_limits(status_message("V", status))
     entries = [
         VehicleEntry(id=f"id{i}", vin=f"VIN{i:014d}", label=None, brand=LONG) for i in range(500)
     ]
-    check_limits(views.vehicles_message(entries, None))
+    check_limits(vehicles_message(entries, None))
     routes = [Route(i, f"C{i:08d}", 1, (LONG,), ("VIN",), "U1", LONG) for i in range(100)]
-    check_limits(views.routes_message(routes, {}, {}, "C0ALERTS"))
-    check_limits(views.error_reply(LONG, LONG))
+    check_limits(routes_message(routes, {}, {}, "C0ALERTS"))
+    check_limits(error_reply(LONG, LONG))
 
 
 def test_home_view_stays_within_100_blocks() -> None:
@@ -107,20 +118,20 @@ def test_home_view_stays_within_100_blocks() -> None:
     routes = [
         Route(i, f"C{i:08d}", 0, None, None, None, "gone" if i % 2 else None) for i in range(300)
     ]
-    facts = views.HomeFacts(
+    facts = HomeFacts(
         open_alerts=alerts, names={}, routes=routes, last_poll=None, next_poll=None,
         quota=None, backlog={"sent": 5},
     )  # fmt: skip
-    view = views.home_view(facts)
-    check_limits(view, max_blocks=views.MAX_VIEW_BLOCKS)
+    view = home_view(facts)
+    check_limits(view, max_blocks=MAX_VIEW_BLOCKS)
     assert view["type"] == "home"
 
 
 def test_formatters() -> None:
     """Durations, distances and energy as people read them."""
-    assert views.duration(45) == "45 s"
-    assert views.duration(25 * 60) == "25 min"
-    assert views.duration(3900) == "1 h 05 min"
-    assert views.km(12.345) == "12.3 km"
-    assert views.km(None) == "? km"
-    assert views.place(None) == "unknown"
+    assert duration(45) == "45 s"
+    assert duration(25 * 60) == "25 min"
+    assert duration(3900) == "1 h 05 min"
+    assert km(12.345) == "12.3 km"
+    assert km(None) == "? km"
+    assert place(None) == "unknown"

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from bot.alerts.alert_texts import ALERT_TEXTS, AlertText
+from bot.messages.alert_table import ALERT_TEXTS, AlertText
 
 __all__ = [
     "ALERT_TEXTS",

@@ -7,15 +7,15 @@ import datetime as dt
 import pytest
 
 from bot.errors import UserInputError
+from bot.messages.markup import echo
+from bot.slack.commands.fleet import fleet_request
 from bot.slack.parsing import (
     channel_id,
-    echo,
     parse_duration,
     parse_period,
     parse_subscribe,
     words,
 )
-from bot.slack.services import fleet_request
 
 NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC)
 PARIS = dt.timezone(dt.timedelta(hours=1))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.messages import texts
+from bot.slack.home import home, home_facts
 from bot.store import StoredAlert
 from tests.slack.conftest import ADMIN, ALERTS, World, all_text
 
@@ -86,3 +88,18 @@ def test_retried_event_is_acknowledged_but_not_acted_on_twice(world: World) -> N
     world.driver.event({"type": "app_home_opened", "user": "U0LATER", "tab": "home"})
     world.slack.wait_for(lambda s: "U0LATER" in s.views)
     assert publishes(world) == 2  # the first delivery and the later event, not the retry
+
+
+def test_home_directly(world: World) -> None:
+    """The App Home service is a plain function: the view, with open alerts by vehicle."""
+    vin = world.vehicle()["vin"]
+    alert = StoredAlert(
+        id="h-1", vehicle_id=None, vin=vin, type="LowFuel", severity="Warning", active=True
+    )
+    world.ledger.ingest([alert], lambda _: [ALERTS])
+    world.services.directory.refresh()
+    view = home(world.services)
+    assert view["type"] == "home"
+    text = all_text({"blocks": view["blocks"]})
+    assert texts.HOME_OPEN_TITLE.format(count=1) in text and world.name() in text
+    assert home_facts(world.services).open_alerts[0].id == "h-1"

@@ -9,10 +9,10 @@ import pytest
 
 from bot.alerts.webhook import MonitorService
 from bot.errors import UserInputError
+from bot.messages import texts
 from bot.sandbox.psa import SandboxCerts
-from bot.slack import services as fleet
-from bot.slack import texts
-from bot.slack.services import FLEET_TABLE, fleet_reply
+from bot.slack.commands import fleet
+from bot.slack.commands.fleet import FLEET_TABLE, fleet_reply
 from bot.store import StoredAlert
 from tests.slack.conftest import GUEST, NOW, OPS, World, all_text, make_world, reply
 

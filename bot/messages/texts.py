@@ -1,7 +1,6 @@
-"""Every sentence Fleetbot says in Slack outside alert messages, in one place.
+"""Every sentence Fleetbot says in Slack, in one place; placeholders use ``str.format`` names.
 
-Alert messages themselves live in :mod:`bot.slack.blocks`; alert types in words in
-:mod:`bot.alerts.render`. Placeholders use ``str.format`` names.
+Alert types and severities in words are a table of their own, in :mod:`bot.messages.alert_table`.
 """
 
 from __future__ import annotations
@@ -105,7 +104,24 @@ NOT_ADMIN_WHAT = {
 SOMETHING_WRONG = (
     "Something went wrong on my side (ref `{ref}`). An admin can look it up in the logs."
 )
-LOG_UNEXPECTED = "unexpected error in %s (ref %s)"
+
+# -- alert messages (channel posts and digests) -----------------------------------------
+
+ALERT_WORDS = "{badge} *{words}*"  # one alert in words: every line about an alert starts so
+ALERT_OF_VEHICLE = "{line} — {vehicle}"
+ALERT_ACKNOWLEDGE = "Acknowledge"
+ALERT_DETAILS = "Details"
+ALERT_TRIPS_TODAY = "Trips today"
+ALERT_MUTE = "Mute 24 h"
+ALERT_ACKED_BY = ":white_check_mark: Acknowledged by <@{user}> at {when}"
+ALERT_ACKED_BY_NO_TIME = ":white_check_mark: Acknowledged by <@{user}>"
+ALERT_ENDED = ":checkered_flag: Ended {when}"
+ALERT_STARTED = "Started {when}"
+ALERT_HELD = ":mute: Held back by a mute until now"
+DIGEST_TITLE = "{count} new vehicle alerts"
+DIGEST_MORE = "Acknowledge each alert here; `/alert &lt;vehicle&gt;` shows the details."
+UNKNOWN_PLACE = "position unknown"
+UNKNOWN_TIME = "unknown time"
 
 # -- API troubles, said plainly ----------------------------------------------------------
 
@@ -145,11 +161,10 @@ ALERTS_TITLE = "*Alerts of {vehicle}*"
 ALERTS_ACTIVE = "*Active now* ({count})"
 ALERTS_RECENT = "*Ended in the last {days} days* ({count})"
 ALERTS_NONE_ACTIVE = "No active alert."
-ALERT_LINE = "{badge} *{words}* · {when} · {where} · id `{id}`"
-ALERT_LINE_ENDED = "{badge} *{words}* · {when} → {end} · {where} · id `{id}`"
+ALERT_LINE = "{line} · {when} · {where} · id `{id}`"
+ALERT_LINE_ENDED = "{line} · {when} → {end} · {where} · id `{id}`"
 ALERTS_MORE = "… and {count} more alerts not shown."
 ALERT_NOT_FOUND = "No alert `{id}` for *{vehicle}*."
-ALERT_DETAIL_TITLE = "{badge} *{words}* — {vehicle}"
 ALERT_DETAIL_FIELDS = (
     "*Alert id:* `{id}`\n*Type:* `{type}`\n*State:* {state}\n*Started:* {started}{ended}\n"
     "*Where:* {where}"
@@ -230,7 +245,7 @@ NOT_MUTED = "*{vehicle}* was not muted."
 
 FAILED_NONE = ":white_check_mark: No failed deliveries: Slack took every alert."
 FAILED_TITLE = "*Alerts Slack refused for good* ({count})"
-FAILED_LINE = "• {badge} *{words}* — {vehicle} · <#{channel}> · {error} · queued {when}"
+FAILED_LINE = "• {line} · <#{channel}> · {error} · queued {when}"
 FAILED_MORE = "… and {count} more."
 FAILED_RETRY_HINT = "Fix the cause, then `/fleet retry` queues them all again."
 RETRIED = ":repeat: {count} failed alerts are queued again; they go out with the next delivery."

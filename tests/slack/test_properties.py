@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.slack.services import FLEET_TABLE
+from bot.slack.commands.fleet import FLEET_TABLE
 from tests.slack.conftest import GUEST, World, all_text
 
 WORDS = ["today", "yesterday", "7d", "2026-11-20", "2026-11-01..2026-11-07", "..", "help",
