@@ -27,7 +27,7 @@ from bot.psa.client import PsaClient
 from bot.reports.chart import render_chart
 from bot.reports.gather import CALLS_PER_VEHICLE, DayGatherer
 from bot.reports.message import MAX_BLOCKS, report_message
-from bot.slack.directory import VehicleDirectory
+from bot.directory import VehicleDirectory
 from bot.store import Ledger
 
 NAME = "report"

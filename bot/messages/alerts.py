@@ -165,10 +165,9 @@ def digest_message(
     for alert, acked_by, *when in items:
         acked_at = when[0] if when else None
         line = alert_line(alert, locale, names.get(alert.vin, alert.vin))
-        status = alert_status_lines(alert, acked_by, None)
+        status = alert_status_lines(alert, acked_by, acked_at)
         if alert.id in held:
             status.append(texts.ALERT_HELD)
-        status = alert_status_lines(alert, acked_by, acked_at)
         block = section(f"{line}\n{' · '.join(status)}")
         if acked_by is None:
             block["accessory"] = button(texts.ALERT_ACKNOWLEDGE, ACTION_DIGEST_ACK, alert.id)

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.directory import display_name
 from bot.errors import ApiError, CertificateError, NoData
 from bot.psa.models import Trip, VehicleStatus
 from bot.reports.ledger_queries import LedgerAlert, alerts_started, open_unacknowledged
@@ -67,16 +68,6 @@ def day_bounds(day: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
-
-def vehicle_name(
-    vin: str, label: str | None = None, brand: str | None = None, model: str | None = None
-) -> str:
-    """The admin label; else brand and model with the VIN; else the VIN (as alerts name it)."""
-    if label:
-        return label
-    car = " ".join(p for p in (brand, model) if p)
-    return f"{car} ({vin})" if car else vin
 
 
 def trip_energy(trip: Trip) -> tuple[float | None, float | None]:
@@ -380,7 +371,7 @@ class DayGatherer:
         result = VehicleDay(
             id=str(row["id"]),
             vin=vin,
-            name=vehicle_name(vin, row.get("label"), row.get("brand"), row.get("model")),
+            name=display_name(vin, row.get("label"), row.get("brand"), row.get("model")),
         )
         trips: list[Trip] = []
         try:

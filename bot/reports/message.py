@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bot.alerts.render import SEVERITY, alert_text
+from bot.messages.alert_text import SEVERITY, alert_text
 from bot.reports.gather import (
     LOW_ENERGY_PERCENT,
     MAINTENANCE_DAYS,

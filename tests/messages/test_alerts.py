@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+from bot.messages import texts
 from bot.messages.alerts import (
     EVENT_ALERT,
     alert_ids_in,
@@ -45,3 +47,16 @@ def test_messages_name_their_alerts_in_metadata() -> None:
     digest = digest_message([(stored(), None)], names={"VIN1": "Van 7"})
     assert alert_ids_in(digest["metadata"]) == ["a-1"]
     assert alert_ids_in({"event_type": "other", "event_payload": {"alert_id": "x"}}) == []
+
+
+def test_a_held_alert_says_so_alone_and_in_a_digest() -> None:
+    """An alert released by a mute says it was held, posted alone or inside a digest."""
+    single = alert_message(stored(), vehicle_name="Van 7", held_by_mute=True)
+    assert texts.ALERT_HELD in str(single["blocks"])
+    other = dataclasses.replace(stored(), id="a-2")
+    digest = digest_message(
+        [(stored(), "U1", NOW), (other, None)], names={"VIN1": "Van 7"}, held={"a-1"}
+    )
+    sections = [b["text"]["text"] for b in digest["blocks"] if b["type"] == "section"]
+    assert texts.ALERT_HELD in sections[0] and "U1" in sections[0]
+    assert texts.ALERT_HELD not in sections[1]

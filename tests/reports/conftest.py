@@ -24,7 +24,7 @@ from bot.psa.client import PsaClient, RetryPolicy
 from bot.reports.gather import DayGatherer
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.psa import fleet as records
-from bot.slack.directory import VehicleDirectory
+from bot.directory import VehicleDirectory
 from bot.store import Ledger
 
 PARIS = ZoneInfo("Europe/Paris")
