@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Row, fmt, print_rows, section, update_results
-from bot.__main__ import slack_web_client
 from bot.alerts.alert_texts import ALERT_TEXTS
 from bot.alerts.delivery import DeliveryService
 from bot.alerts.routing import AlertRouter
@@ -30,6 +29,7 @@ from bot.sandbox.slack import SlackStandIn
 from bot.slack.blocks import alert_ids_in
 from bot.slack.directory import VehicleDirectory
 from bot.store import Ledger, StoredAlert
+from bot.wiring import slack_web_client
 
 NAME = "delivery"
 TITLE = "alerts for several channels at once through DeliveryService"

@@ -19,9 +19,9 @@ from bot.config import Settings
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
-    from bot.__main__ import Fleetbot
     from bot.sandbox.psa import PsaSandbox
     from bot.sandbox.slack import SlackDriver, SlackStandIn
+    from bot.wiring import Fleetbot
 
 ALERTS, OPS = "C0ALERTS", "C0OPS"
 MANAGER = "U0MANAGER"
@@ -64,10 +64,10 @@ class LateApp:
 @contextlib.contextmanager
 def demo_world(workdir: Path) -> Iterator[DemoWorld]:
     """Sandbox API, Slack stand-in, the bot wired to both and served on 127.0.0.1."""
-    from bot.__main__ import build_fleetbot
     from bot.sandbox.psa import PsaSandbox, SandboxCerts
     from bot.sandbox.slack import SlackDriver, SlackStandIn
     from bot.web import make_wsgi_app, serve
+    from bot.wiring import build_fleetbot
 
     certs = SandboxCerts.create(workdir / "certs")
     signing_secret = secrets.token_hex(SIGNING_SECRET_BYTES)

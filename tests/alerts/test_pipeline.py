@@ -10,8 +10,9 @@ from bot.config import Settings
 from bot.psa.client import PsaClient
 from bot.slack.blocks import alert_ids_in
 from bot.slack.directory import VehicleDirectory
+from tests.conftest import FAST_RETRY
 
-from .conftest import FALLBACK, FAST_RETRY, OPS, Pipeline
+from .conftest import FALLBACK, OPS, Pipeline
 
 
 def posted(pipeline: Pipeline, channel: str | None = None) -> Counter:
