@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import pytest
+
 from bot.sandbox.psa import PsaSandbox
 from bot.sandbox.slack import SlackStandIn
 from bot.slack.blocks import alert_ids_in
@@ -23,6 +25,7 @@ DAYS = 100
 RETENTION = dt.timedelta(days=30)
 
 
+@pytest.mark.slow
 def test_daily_pruning_over_months_reposts_nothing_and_loses_no_end(certs, tmp_path):
     now = [T0]
     with (
