@@ -19,22 +19,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402 - after the path set-up above
-from bot.directory import VehicleDirectory  # noqa: E402
-from bot.psa.client import PsaClient  # noqa: E402
 from bot.sandbox.psa import PsaSandbox, SandboxCerts  # noqa: E402
 from bot.sandbox.slack import CommandResult, SlackDriver, SlackStandIn  # noqa: E402
-from bot.slack.app import build_app, close_app  # noqa: E402
-from bot.slack.context import SlackServices  # noqa: E402
-from bot.store import Ledger  # noqa: E402
 from bot.web import make_wsgi_app, serve  # noqa: E402
+from bot.wiring import build_fleetbot  # noqa: E402
 
 SIGNING_SECRET = "bench-signing-secret"
 
@@ -75,26 +68,10 @@ def main() -> int:
                     "FLEETBOT_DB": str(work / "bench.db"),
                 }
             )
-            api = PsaClient.from_settings(settings)
-            ledger = Ledger(settings.db_path)
-            client = WebClient(
-                token=slack.bot_token,
-                base_url=slack.api_url,
-                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+            fleetbot = build_fleetbot(
+                settings, process_before_response=args.process_before_response
             )
-            services = SlackServices(
-                api=api,
-                ledger=ledger,
-                directory=VehicleDirectory(api, ledger),
-                settings=settings,
-            )
-            app = build_app(
-                services,
-                settings=settings,
-                client=client,
-                process_before_response=args.process_before_response,
-            )
-            server = serve(make_wsgi_app(app), "127.0.0.1", 0)
+            server = serve(make_wsgi_app(fleetbot.app), "127.0.0.1", 0)
             driver = SlackDriver(slack, server.url + "/slack/events", SIGNING_SECRET)
             vins = [v["vin"] for v in sandbox.vehicles()]
             commands = [
@@ -131,9 +108,7 @@ def main() -> int:
             print(f"API requests:    {sandbox.stats.requests}")
 
             server.close()
-            close_app(app)
-            api.close()
-            ledger.close()
+            fleetbot.close()
     return 0
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Row, fmt, print_rows, section, update_results
-from bot.__main__ import slack_web_client
 from bot.alerts.delivery import DeliveryService
 from bot.alerts.routing import AlertRouter
 from bot.alerts.slack_port import SlackPort
@@ -30,6 +29,7 @@ from bot.messages.alert_table import ALERT_TEXTS
 from bot.messages.alerts import alert_ids_in
 from bot.sandbox.slack import SlackStandIn
 from bot.store import Ledger, StoredAlert
+from bot.wiring import slack_web_client
 
 NAME = "delivery"
 TITLE = "alerts for several channels at once through DeliveryService"

@@ -25,12 +25,12 @@ from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.store import Ledger
+from bot.wiring import DIRECTORY_EVERY  # the scheduler lists the fleet hourly
 
 NAME = "quota"
 TITLE = "a day of polling against the daily quota"
 FALLBACK = "C0ALERTS"
 TARGET_SHARE = 0.90
-DIRECTORY_EVERY = 3600.0  # bot.__main__.DIRECTORY_EVERY: the scheduler lists the fleet hourly
 
 
 def run(

@@ -23,11 +23,11 @@ from bench.common import Row, SandboxProcess, fmt, print_rows, section, statuses
 from bot.alerts.poller import Poller, QuotaBudget
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
+from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient
 from bot.reports.chart import render_chart
 from bot.reports.gather import CALLS_PER_VEHICLE, DayGatherer
 from bot.reports.message import MAX_BLOCKS, report_message
-from bot.directory import VehicleDirectory
 from bot.store import Ledger
 
 NAME = "report"

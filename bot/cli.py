@@ -15,6 +15,7 @@ from dotenv import load_dotenv
 
 from bot.config import API_REQUIRED, RUN_REQUIRED, Settings
 from bot.errors import ConfigError, FleetbotError
+from bot.psa.client import quiet_http_logs
 
 log = logging.getLogger("bot")
 
@@ -46,12 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--dir", type=Path, default=Path(".fleetbot-sandbox"))
     args = parser.parse_args(argv)
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # apscheduler logs every job run at INFO: a line every 2 s drowns what matters.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    configure_logging(verbose=args.verbose)
     if args.command not in ("demo", "sandbox") and args.env_file.is_file():
         load_dotenv(args.env_file, override=False)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -71,11 +67,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def configure_logging(*, verbose: bool) -> None:
+    """The process's one logging set-up: format, level, and the loggers kept quiet."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # apscheduler logs every job run at INFO: a line every 2 s drowns what matters.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    quiet_http_logs()  # httpx's request lines carry the API's client_id in the URL
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve Slack and schedule until SIGTERM/SIGINT."""
-    from bot.__main__ import build_fleetbot
     from bot.slack.app import start_socket_mode
     from bot.web import make_wsgi_app, serve
+    from bot.wiring import build_fleetbot
 
     settings = Settings.from_env()
     settings.require(*RUN_REQUIRED)
@@ -131,8 +138,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     """One poll and one delivery run, then a one-line summary."""
-    from bot.__main__ import build_fleetbot
     from bot.scheduler import SchedulerLock
+    from bot.wiring import build_fleetbot
 
     settings = Settings.from_env()
     settings.require(*RUN_REQUIRED)
@@ -160,9 +167,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate everything an operator sets up; one line per check, exit 0 only if all pass."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.__main__ import slack_web_client
     from bot.psa.client import PsaClient
     from bot.psa.tls import build_ssl_context, days_until_expiry
+    from bot.wiring import slack_web_client
 
     failures = 0
 

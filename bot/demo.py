@@ -19,9 +19,9 @@ from bot.config import Settings
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
-    from bot.__main__ import Fleetbot
     from bot.sandbox.psa import PsaSandbox
     from bot.sandbox.slack import SlackDriver, SlackStandIn
+    from bot.wiring import Fleetbot
 
 ALERTS, OPS = "C0ALERTS", "C0OPS"
 MANAGER = "U0MANAGER"
@@ -64,10 +64,10 @@ class LateApp:
 @contextlib.contextmanager
 def demo_world(workdir: Path) -> Iterator[DemoWorld]:
     """Sandbox API, Slack stand-in, the bot wired to both and served on 127.0.0.1."""
-    from bot.__main__ import build_fleetbot
     from bot.sandbox.psa import PsaSandbox, SandboxCerts
     from bot.sandbox.slack import SlackDriver, SlackStandIn
     from bot.web import make_wsgi_app, serve
+    from bot.wiring import build_fleetbot
 
     certs = SandboxCerts.create(workdir / "certs")
     signing_secret = secrets.token_hex(SIGNING_SECRET_BYTES)
@@ -128,7 +128,7 @@ def command(slack: SlackStandIn, driver: SlackDriver, line: str) -> None:
     if result.status != 200:
         say(f"(the bot answered HTTP {result.status})")
         return
-    with contextlib.suppress(AssertionError):
+    with contextlib.suppress(TimeoutError):
         result.replies(timeout=15)
     show(slack, mark)
 
@@ -178,7 +178,7 @@ def tour(sandbox: PsaSandbox, slack: SlackStandIn, fleetbot: Fleetbot, driver: S
     fleetbot.start_scheduler()
     mark = slack.mark()
     sandbox.add_alert(second["vin"], type="AddWasherFluid", severity="Information")
-    with contextlib.suppress(AssertionError):
+    with contextlib.suppress(TimeoutError):
         slack.wait_for(lambda s: s.mark() > mark, timeout=15)
     show(slack, mark)
 
@@ -186,7 +186,7 @@ def tour(sandbox: PsaSandbox, slack: SlackStandIn, fleetbot: Fleetbot, driver: S
     alert_id = sandbox.alerts(second["vin"])[-1]["id"]
     mark = slack.mark()
     sandbox.end_alert(alert_id)
-    with contextlib.suppress(AssertionError):
+    with contextlib.suppress(TimeoutError):
         slack.wait_for(lambda s: s.mark() > mark, timeout=15)
     show(slack, mark)
     say(RULE)

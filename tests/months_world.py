@@ -24,20 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.messages.texts import ALERT_ENDED
+from bot.messages import texts
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackStandIn
 from bot.slack.app import close_app
-
-try:  # the composition root may move to bot.wiring
-    from bot.wiring import build_fleetbot  # type: ignore[import-not-found,unused-ignore]
-except ImportError:
-    from bot.__main__ import build_fleetbot
+from bot.wiring import Fleetbot, build_fleetbot
 
 ALERTS, OPS = "C0ALERTS", "C0OPS"
 ADMIN = "U0ADMIN"
 EVENT_ALERT, EVENT_DIGEST = "fleet_alert", "fleet_alert_digest"
-ENDED_MARK = ALERT_ENDED.split("{")[0].strip()  # ":checkered_flag: Ended"
+ENDED_MARK = texts.ALERT_ENDED.split("{")[0].strip()  # ":checkered_flag: Ended"
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
@@ -413,10 +409,11 @@ class World:
         self.bot = self.build()
         self.bot.ledger.add_route(OPS, min_severity=2)  # Critical alerts go to #ops
 
-    def build(self) -> Any:
+    def build(self) -> Fleetbot:
         """Start the bot on the SQLite file (after a crash: on what the crash left)."""
-        bot = build_fleetbot(self.settings, clock=self.clock)
-        bot.delivery.per_channel_interval = 0.0  # pacing sleeps in real time
+        bot = build_fleetbot(
+            self.settings, clock=self.clock, per_channel_interval=0.0
+        )  # pacing sleeps in real time
         bot.poller.workers = 1  # one thread polls fastest against an in-process sandbox
         self.scheduler = FakeScheduler(bot.scheduled_jobs(), self.clock())
         return bot

@@ -52,6 +52,7 @@ def test_delivery_bench_runs_small() -> None:
     assert set(figures["per_channel"]) == {"C0BENCH0", "C0BENCH1", "C0BENCH2"}
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_memory_bench_runs_small() -> None:
     """`fleetbot run` starts against the stand-ins, is sampled, and stops cleanly on SIGTERM."""

@@ -9,14 +9,13 @@ import sys
 
 import pytest
 
-from bot.sandbox.psa import PsaSandbox, SandboxCerts
+from bot.sandbox.psa import PsaSandbox
 from bot.sandbox.slack import SlackStandIn
 from bot.scheduler import SchedulerLock
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory):
-    certs = SandboxCerts.create(tmp_path_factory.mktemp("cli-certs"))
+def services(certs):
     with PsaSandbox(certs, vehicles=5) as sandbox, SlackStandIn() as slack:
         yield certs, sandbox, slack
 

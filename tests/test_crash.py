@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 
 from bot.messages.alerts import alert_ids_in
-from bot.sandbox.psa import PsaSandbox, SandboxCerts
+from bot.sandbox.psa import PsaSandbox
 from bot.sandbox.slack import SlackStandIn
 
 KILLS = 20
@@ -37,9 +37,8 @@ def posted(slack: SlackStandIn) -> Counter:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(certs, tmp_path):
     rng = random.Random(20261127)
-    certs = SandboxCerts.create(tmp_path / "certs")
     with (
         PsaSandbox(certs, vehicles=25, daily_limit=10_000_000) as sandbox,
         SlackStandIn(channels=("C0ALERTS", "C0OPS")) as slack,

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
 from bot.demo import ALERTS, OPS, demo_world
 from bot.messages.alerts import alert_ids_in
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -21,6 +26,16 @@ def world(tmp_path):
 
 def posted(slack) -> Counter:
     return Counter(a for m in slack.messages() for a in alert_ids_in(m.metadata))
+
+
+def wait_for_value(read: Callable[[], T | None], timeout: float = 20) -> T:
+    """What ``read`` returns once it is not None (raises TimeoutError after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while (value := read()) is None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still None after {timeout} s")
+        time.sleep(0.02)
+    return value
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:
@@ -40,10 +55,11 @@ def test_a_pushed_alert_is_posted_without_waiting_for_a_poll(world):
     assert "Push is on" in result.replies()[0]["text"]
     fleetbot.start_scheduler()  # first poll runs now; the next one is an hour away
     slack.wait_for(lambda s: len(s.messages()) > 0, timeout=20)
+    first_cycle = wait_for_value(lambda: fleetbot.poll_job.next_due)
     vin = sandbox.vehicles()[3]["vin"]
     alert = sandbox.add_alert(vin, type="OilLevelLow", severity="Warning")
     slack.wait_for(lambda s: alert["id"] in posted(s), timeout=15)
-    assert fleetbot.poll_job.next_due is not None  # no second poll happened
+    assert fleetbot.poll_job.next_due == first_cycle  # no second poll happened
     assert posted(slack)[alert["id"]] == 1
     assert any(alert["id"] in alert_ids_in(m.metadata) for m in slack.messages(ALERTS))
 

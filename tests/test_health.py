@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from bot.__main__ import STARTUP_GRACE, Fleetbot, build_fleetbot
 from bot.config import Settings
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackStandIn
 from bot.web import Server, make_wsgi_app, serve
+from bot.wiring import STARTUP_GRACE, Fleetbot, build_fleetbot
 
 T0 = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
 INTERVAL = 60  # FLEETBOT_POLL_INTERVAL: 5 vehicles keep it, so the stale limit is 180 s
@@ -40,8 +40,7 @@ class Clock:
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory) -> Iterator[tuple[PsaSandbox, SlackStandIn]]:
-    certs = SandboxCerts.create(tmp_path_factory.mktemp("health-certs"))
+def services(certs: SandboxCerts) -> Iterator[tuple[PsaSandbox, SlackStandIn]]:
     with PsaSandbox(certs, vehicles=5) as sandbox, SlackStandIn() as slack:
         yield sandbox, slack
 

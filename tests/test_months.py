@@ -14,7 +14,7 @@ import pytest
 from bot.config import Settings
 from bot.errors import NoData
 from bot.psa.client import PsaClient
-from bot.sandbox.psa import PsaSandbox, SandboxCerts
+from bot.sandbox.psa import PsaSandbox
 from tests.months_world import (
     FakeClock,
     Plan,
@@ -33,12 +33,6 @@ T0 = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
 #: ledger rows (all tables) may be this many times the alerts it must still know, plus a base
 ROWS_PER_NEEDED_ALERT = 3
 ROWS_BASE = 100
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> SandboxCerts:
-    """Sandbox certificates, made once."""
-    return SandboxCerts.create(tmp_path_factory.mktemp("months-certs"))
 
 
 def test_a_vehicle_out_of_the_sandbox_fleet_is_unknown_to_the_api_until_it_is_back(certs):

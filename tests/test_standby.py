@@ -28,8 +28,9 @@ RECONCILED_SECONDS = 90  # a post whose answer was lost is looked up after a 30 
 
 
 @pytest.fixture
-def world(tmp_path) -> Iterator[tuple[PsaSandbox, SlackStandIn, dict[str, str]]]:
-    certs = SandboxCerts.create(tmp_path / "certs")
+def world(
+    certs: SandboxCerts, tmp_path: Path
+) -> Iterator[tuple[PsaSandbox, SlackStandIn, dict[str, str]]]:
     with PsaSandbox(certs, vehicles=5) as sandbox, SlackStandIn() as slack:
         clean = {
             k: v for k, v in os.environ.items() if not k.startswith(("PSA_", "SLACK_", "FLEETBOT_"))

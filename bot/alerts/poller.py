@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from bot.errors import ApiError, CertificateError, FleetbotError, NoData
+from bot.psa.client import Quota
 from bot.psa.models import Alert, UnreadableRecord, finite_json
 from bot.store import IngestResult, Ledger, StoredAlert
 from bot.store.ledger import Router, iso, utcnow
@@ -47,6 +48,12 @@ CUT_SHORT = "{why}: {n} of {total} vehicles not fully polled (their cursors kept
 
 class AlertSource(Protocol):
     """What the poller needs from the API client."""
+
+    @property
+    def quota(self) -> Quota: ...
+
+    @property
+    def calls(self) -> int: ...
 
     def alerts(
         self,
@@ -189,7 +196,7 @@ class Poller:
 
     def __init__(
         self,
-        api: Any,
+        api: AlertSource,
         ledger: Ledger,
         *,
         router: Callable[[], Router],

@@ -220,7 +220,6 @@ class PsaClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        quiet_http_logs()
         if style not in routes.STYLES:
             raise ConfigError("PSA_API_STYLE", routes.UNKNOWN_STYLE.format(style=style))
         self.style = style

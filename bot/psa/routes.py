@@ -103,7 +103,7 @@ def resolve(
     """The path (params URL-quoted) and extra headers for operation ``name`` in ``style``."""
     if style not in STYLES:
         raise ConfigError("PSA_API_STYLE", UNKNOWN_STYLE.format(style=style))
-    template = route(name).path(style)  # type: ignore[arg-type]  # checked above
+    template = route(name).path(style)
     if template is None:
         raise ConfigError("PSA_API_STYLE", NOT_IN_STYLE.format(style=style, name=name))
     needs_fleet = "{fid}" in template or style == "quickguide"

@@ -6,15 +6,13 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.alerts.delivery import DeliveryService
-from bot.alerts.slack_port import SlackPort
-from bot.directory import VehicleDirectory
 from bot.messages.alerts import alert_ids_in
+from bot.sandbox.psa import PsaSandbox
 from bot.sandbox.slack import SlackStandIn
-from bot.store import Ledger, StoredAlert
+from bot.store import StoredAlert
+from bot.wiring import build_fleetbot
+from tests.conftest import bot_settings
 
 T0 = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
 
@@ -43,6 +41,13 @@ def standin():
         yield standin
 
 
+@pytest.fixture(scope="module")
+def sandbox(certs):
+    """The API the bot is wired to (delivery itself never calls it)."""
+    with PsaSandbox(certs, vehicles=1) as sandbox:
+        yield sandbox
+
+
 @pytest.fixture
 def now():
     """The test's clock, shared by the ledger and delivery; tests move it forward."""
@@ -50,35 +55,37 @@ def now():
 
 
 @pytest.fixture
-def ledger(tmp_path, now):
-    ledger = Ledger(tmp_path / "fleetbot.db", clock=lambda: now[0])
-    ledger.replace_vehicles([{"id": "v1", "vin": "VF3TESTVIN0000001", "brand": "Peugeot"}])
-    yield ledger
-    ledger.close()
+def fleetbot(sandbox, standin, tmp_path, now):
+    """The bot as production wires it, on the test's clock; 429s reach delivery unretried."""
+    settings = bot_settings(
+        sandbox,
+        standin,
+        tmp_path / "fleetbot.db",
+        FLEETBOT_ALERT_CHANNEL="C0FALLBACK",
+        FLEETBOT_ADMINS="U0ADMIN",
+    )
+    slept: list[float] = []
+    bot = build_fleetbot(
+        settings,
+        clock=lambda: now[0],
+        slack_rate_limit_retries=0,
+        sleep=slept.append,  # pacing is checked from the waits asked for, not the clock
+    )
+    bot.delivery.slept = slept  # type: ignore[attr-defined]
+    bot.delivery.now = now  # type: ignore[attr-defined]
+    yield bot
+    bot.close()
 
 
 @pytest.fixture
-def delivery(standin, ledger, now):
-    client = WebClient(
-        token=standin.bot_token,
-        base_url=standin.api_url,
-        timeout=5,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=0)],
-    )
-    slept: list[float] = []
-    service = DeliveryService(
-        ledger,
-        SlackPort(client),
-        vehicle_names=VehicleDirectory(None, ledger).names,
-        fallback_channel="C0FALLBACK",
-        admins=["U0ADMIN"],
-        per_channel_interval=1.0,
-        sleep=slept.append,  # pacing is checked from the waits asked for, not the clock
-        clock=lambda: now[0],
-    )
-    service.slept = slept  # type: ignore[attr-defined]
-    service.now = now  # type: ignore[attr-defined]
-    return service
+def ledger(fleetbot):
+    fleetbot.ledger.replace_vehicles([{"id": "v1", "vin": "VF3TESTVIN0000001", "brand": "Peugeot"}])
+    return fleetbot.ledger
+
+
+@pytest.fixture
+def delivery(fleetbot, ledger):
+    return fleetbot.delivery
 
 
 def posted_alert_ids(standin, channel=None) -> Counter:

@@ -7,8 +7,9 @@ import httpx
 from bot.config import Settings
 from bot.messages.alerts import alert_ids_in
 from bot.psa.client import PsaClient
+from tests.conftest import FAST_RETRY
 
-from .conftest import FAST_RETRY, Pipeline
+from .conftest import Pipeline
 
 
 def posted_ids(pipeline: Pipeline) -> list[str]:

@@ -9,22 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+import pytest
 
-from bot.alerts.delivery import DeliveryService
-from bot.alerts.poller import Poller, QuotaBudget
-from bot.alerts.routing import AlertRouter
-from bot.alerts.slack_port import SlackPort
-from bot.config import Settings
-from bot.directory import VehicleDirectory
 from bot.messages.alerts import alert_ids_in
-from bot.psa.client import PsaClient
 from bot.sandbox.psa import PsaSandbox
 from bot.sandbox.slack import SlackStandIn
-from bot.store import Ledger
+from bot.wiring import build_fleetbot
+from tests.conftest import FAST_RETRY, bot_settings
 
-from .conftest import FALLBACK, FAST_RETRY
+from .conftest import FALLBACK
 
 T0 = dt.datetime(2026, 1, 5, 6, 0, tzinfo=dt.UTC)
 STEP = dt.timedelta(hours=12)
@@ -32,41 +25,25 @@ DAYS = 100
 RETENTION = dt.timedelta(days=30)
 
 
-def test_daily_pruning_over_months_reposts_nothing_and_loses_no_end(pipeline_certs, tmp_path):
+@pytest.mark.slow
+def test_daily_pruning_over_months_reposts_nothing_and_loses_no_end(certs, tmp_path):
     now = [T0]
     with (
-        PsaSandbox(pipeline_certs, vehicles=3, clock=lambda: now[0]) as sandbox,
+        PsaSandbox(certs, vehicles=3, clock=lambda: now[0]) as sandbox,
         SlackStandIn(channels=(FALLBACK,), clock=lambda: now[0].timestamp()) as slack,
     ):
         for seeded in sandbox.alerts():  # start from a quiet fleet: only our alerts matter
             if seeded["active"]:
                 sandbox.end_alert(seeded["id"], at=T0 - dt.timedelta(days=1))
-        settings = Settings.from_env({**sandbox.env(), "FLEETBOT_DB": str(tmp_path / "f.db")})
-        api = PsaClient.from_settings(settings, retry=FAST_RETRY)
-        ledger = Ledger(settings.db_path, clock=lambda: now[0])
-        client = WebClient(
-            token=slack.bot_token,
-            base_url=slack.api_url,
-            timeout=5,
-            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=0)],
-        )
-        directory = VehicleDirectory(api, ledger, clock=lambda: now[0])
-        poller = Poller(
-            api,
-            ledger,
-            router=lambda: AlertRouter.from_ledger(ledger, FALLBACK),
-            refresh_directory=directory.refresh,
-            budget=QuotaBudget(interval=1),
+        settings = bot_settings(sandbox, slack, tmp_path / "f.db", FLEETBOT_ALERT_CHANNEL=FALLBACK)
+        fleetbot = build_fleetbot(
+            settings,
             clock=lambda: now[0],
-        )
-        delivery = DeliveryService(
-            ledger,
-            SlackPort(client),
-            vehicle_names=directory.names,
-            fallback_channel=FALLBACK,
+            api_retry=FAST_RETRY,
+            slack_rate_limit_retries=0,
             per_channel_interval=0.0,
-            clock=lambda: now[0],
         )
+        ledger, poller, delivery = fleetbot.ledger, fleetbot.poller, fleetbot.delivery
         long_vin, short_vin, window_vin = (v["vin"] for v in sandbox.vehicles())
         try:
             poller.poll_once()
@@ -96,7 +73,7 @@ def test_daily_pruning_over_months_reposts_nothing_and_loses_no_end(pipeline_cer
                     [[size]] = ledger.database.db.execute("SELECT count(*) FROM alerts")
                     sizes.append(size)
         finally:
-            api.close()
+            fleetbot.api.close()
 
         posts = Counter(a for m in slack.messages(FALLBACK) for a in alert_ids_in(m.metadata))
         assert posts == Counter({a["id"]: 1 for a in raised}), "an alert was posted twice or lost"
@@ -107,4 +84,4 @@ def test_daily_pruning_over_months_reposts_nothing_and_loses_no_end(pipeline_cer
         # The ledger stays small: alerts nobody can ask about again are forgotten.
         assert max(sizes[-30:]) < len(raised) / 2, sizes
         assert ledger.alert(brief["id"]) is None  # gone once the 70-day alert ended
-        ledger.close()
+        fleetbot.close()

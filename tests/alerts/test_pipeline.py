@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import pytest
+
 from bot.alerts.poller import query_since
 from bot.config import Settings
 from bot.directory import VehicleDirectory
 from bot.messages.alerts import alert_ids_in
 from bot.psa.client import PsaClient
+from tests.conftest import FAST_RETRY
 
-from .conftest import FALLBACK, FAST_RETRY, OPS, Pipeline
+from .conftest import FALLBACK, OPS, Pipeline
 
 
 def posted(pipeline: Pipeline, channel: str | None = None) -> Counter:
@@ -110,6 +113,7 @@ def test_cursors_move_and_quota_is_read(pipeline):
     assert last["vehicles"] == 25 and last["api_calls"] >= 25
 
 
+@pytest.mark.slow
 def test_a_thousand_vehicle_cycle_never_crosses_the_burst_limit(pipeline):
     pipeline.sandbox.add_vehicles(975)
     pipeline.poller.refresh_directory()

@@ -1,4 +1,4 @@
-"""Fixtures for the API client tests: sandbox certificates, a running sandbox, clients."""
+"""Fixtures for the API client tests: a running sandbox, our mTLS context, clients."""
 
 from __future__ import annotations
 
@@ -10,24 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.psa.client import PsaClient, RetryPolicy
+from bot.psa.client import PsaClient
 from bot.psa.tls import build_ssl_context
 from bot.sandbox.psa import PsaSandbox, SandboxCerts, SandboxCredentials
+from tests.conftest import FAST_RETRY
 
-#: fast retries for tests: same policy shape, millisecond waits
-FAST_RETRY = RetryPolicy(
-    attempts=4, timeout=20.0, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01,
-    max_retry_after=0.05,
-)  # fmt: skip
 CREDENTIALS = SandboxCredentials()
 
 ClientFactory = Callable[..., PsaClient]
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> SandboxCerts:
-    """One set of sandbox certificates for the whole session (generating them is slow)."""
-    return SandboxCerts.create(tmp_path_factory.mktemp("psa-certs"))
 
 
 @pytest.fixture(scope="session")

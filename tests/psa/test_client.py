@@ -30,7 +30,8 @@ from bot.psa.client import PsaClient, _retry_after, build_alert_monitor
 from bot.psa.tls import build_ssl_context
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from tests import specs
-from tests.psa.conftest import CREDENTIALS, FAST_RETRY, ClientFactory, context_with, mock_http
+from tests.conftest import FAST_RETRY
+from tests.psa.conftest import CREDENTIALS, ClientFactory, context_with, mock_http
 
 STYLES = ("fleets", "quickguide")
 SPEC_OF = {"fleets": specs.V3, "quickguide": specs.QUICKGUIDE}
@@ -486,6 +487,7 @@ def test_limiter_keeps_eight_threads_under_the_burst_limit(
 # -- secrets -------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("cli_logging")
 def test_secrets_never_in_errors_or_logs(
     sandbox: PsaSandbox, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -508,6 +510,20 @@ def test_secrets_never_in_errors_or_logs(
     for secret in [*_secrets(), "wrong-pass-xyz", "cid-xyz"]:
         assert secret not in text
     assert "client_id" not in text
+
+
+def test_a_client_leaves_global_logging_alone(make_client: ClientFactory) -> None:
+    """Building a client changes no logger's level (the CLI's logging set-up does that once)."""
+    loggers = [logging.getLogger(name) for name in ("httpx", "httpcore")]
+    before = [logger.level for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.setLevel(logging.NOTSET)  # as in any program that never quieted them
+        make_client()
+        assert [logger.level for logger in loggers] == [logging.NOTSET] * 2
+    finally:
+        for logger, level in zip(loggers, before, strict=True):
+            logger.setLevel(level)
 
 
 def test_monitor_parameter_shapes() -> None:

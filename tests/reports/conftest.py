@@ -20,11 +20,11 @@ import pytest
 from bot.alerts.poller import Poller, QuotaBudget
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
+from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient, RetryPolicy
 from bot.reports.gather import DayGatherer
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.psa import fleet as records
-from bot.directory import VehicleDirectory
 from bot.store import Ledger
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -33,12 +33,6 @@ TOKEN = "s3cret"
 # ------------------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> SandboxCerts:
-    """Sandbox certificates shared by this module."""
-    return SandboxCerts.create(tmp_path_factory.mktemp("psa-sandbox-certs"))
-
-
 @pytest.fixture
 def sandbox(certs: SandboxCerts) -> Iterator[PsaSandbox]:
     """A running sandbox with 25 vehicles and a fixed clock."""

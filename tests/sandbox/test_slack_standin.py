@@ -433,7 +433,7 @@ def test_transcript_renders_blocks_as_text(client: WebClient, standin: SlackStan
 def test_wait_for_raises_with_a_dump(client: WebClient, standin: SlackStandIn) -> None:
     """wait_for fails with the transcript and the last calls when the condition never holds."""
     client.chat_postMessage(channel="C0OPS", text="something")
-    with pytest.raises(AssertionError) as exc:
+    with pytest.raises(TimeoutError) as exc:
         standin.wait_for(lambda s: len(s.messages()) > 1, timeout=0.1)
     assert "#C0OPS  Fleetbot: something" in str(exc.value)
     assert "chat.postMessage status=200" in str(exc.value)

@@ -16,27 +16,21 @@ from typing import Any
 import pytest
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.config import Settings
-from bot.directory import VehicleDirectory
-from bot.psa.client import PsaClient, RetryPolicy
+from bot.psa.client import PsaClient
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackDriver, SlackStandIn
-from bot.slack.app import build_app, close_app
 from bot.slack.context import PushMonitors, SlackServices
 from bot.store import Ledger
 from bot.web import Server, make_wsgi_app, serve
+from bot.wiring import Fleetbot, build_fleetbot
+from tests.conftest import FAST_RETRY, bot_settings
 
 NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC)
 SIGNING_SECRET = "test-signing-secret"
 ADMIN = "U0MANAGER"  # the driver's default user
 GUEST = "U0GUEST"
 ALERTS, OPS = "C0ALERTS", "C0OPS"
-FAST_RETRY = RetryPolicy(
-    attempts=3, timeout=10.0, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01,
-    max_retry_after=0.05,
-)  # fmt: skip
 
 
 def fixed_clock() -> dt.datetime:
@@ -46,17 +40,38 @@ def fixed_clock() -> dt.datetime:
 
 @dataclasses.dataclass
 class World:
-    """Everything a Slack test touches."""
+    """Everything a Slack test touches: the bot as the composition root builds it, served."""
 
     sandbox: PsaSandbox
     slack: SlackStandIn
-    api: PsaClient
-    ledger: Ledger
-    client: WebClient
-    services: SlackServices
-    app: App
+    fleetbot: Fleetbot
     server: Server
     driver: SlackDriver
+
+    @property
+    def api(self) -> PsaClient:
+        """The bot's API client."""
+        return self.fleetbot.api
+
+    @property
+    def ledger(self) -> Ledger:
+        """The bot's ledger."""
+        return self.fleetbot.ledger
+
+    @property
+    def client(self) -> WebClient:
+        """The bot's Slack WebClient."""
+        return self.fleetbot.slack_client
+
+    @property
+    def services(self) -> SlackServices:
+        """What the bot's Slack surfaces call."""
+        return self.fleetbot.services
+
+    @property
+    def app(self) -> App:
+        """The bot's Bolt app."""
+        return self.fleetbot.app
 
     def vehicle(self, index: int = 0) -> dict[str, Any]:
         """A sandbox vehicle (v3 object with id and vin)."""
@@ -68,9 +83,9 @@ class World:
 
 
 @pytest.fixture(scope="session")
-def slack_certs(tmp_path_factory: pytest.TempPathFactory) -> SandboxCerts:
-    """Sandbox certificates, made once."""
-    return SandboxCerts.create(tmp_path_factory.mktemp("slack-certs"))
+def slack_certs(certs: SandboxCerts) -> SandboxCerts:
+    """The session's certificates, under the name this folder's tests ask for."""
+    return certs
 
 
 @contextlib.contextmanager
@@ -82,45 +97,25 @@ def make_world(
         PsaSandbox(certs, vehicles=vehicles, clock=fixed_clock) as sandbox,
         SlackStandIn(channels=(ALERTS, OPS)) as slack,
     ):
-        settings = Settings.from_env(
-            {
-                **sandbox.env(),
-                "SLACK_BOT_TOKEN": slack.bot_token,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": slack.api_url,
-                "FLEETBOT_DB": str(db),
-                "FLEETBOT_ADMINS": ADMIN,
-                "FLEETBOT_ALERT_CHANNEL": ALERTS,
-            }
+        settings = bot_settings(
+            sandbox,
+            slack,
+            db,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            FLEETBOT_ADMINS=ADMIN,
+            FLEETBOT_ALERT_CHANNEL=ALERTS,
         )
-        api = PsaClient.from_settings(settings, retry=FAST_RETRY)
-        ledger = Ledger(db, clock=fixed_clock)
-        client = WebClient(
-            token=slack.bot_token,
-            base_url=slack.api_url,
-            timeout=5,
-            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
-        )
-        directory = VehicleDirectory(api, ledger, clock=fixed_clock)
-        services = SlackServices(
-            api=api,
-            ledger=ledger,
-            directory=directory,
-            settings=settings,
-            monitors=monitors,
-            clock=fixed_clock,
-        )
-        app = build_app(services, settings=settings, client=client, process_before_response=False)
-        server = serve(make_wsgi_app(app), "127.0.0.1", 0)
+        fleetbot = build_fleetbot(settings, clock=fixed_clock, api_retry=FAST_RETRY)
+        if monitors is not None:  # a stand-in for the API's monitors (e.g. one that fails)
+            fleetbot.services.monitors = monitors
+        server = serve(make_wsgi_app(fleetbot.app), "127.0.0.1", 0)
         slack.add_user(GUEST, "guest")
         driver = SlackDriver(slack, server.url + "/slack/events", SIGNING_SECRET, channel_id=OPS)
         try:
-            yield World(sandbox, slack, api, ledger, client, services, app, server, driver)
+            yield World(sandbox, slack, fleetbot, server, driver)
         finally:
             server.close()
-            close_app(app)
-            api.close()
-            ledger.close()
+            fleetbot.close()
 
 
 @pytest.fixture

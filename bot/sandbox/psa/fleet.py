@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 # A place: name, longitude, latitude, altitude (m). Coordinates are GeoJSON order [lon, lat].
 PLACES: tuple[tuple[str, float, float, float], ...] = (
@@ -727,7 +728,7 @@ def iso_duration(seconds: int) -> str:
     return text + (f"{secs}S" if secs or text == "PT" else "")
 
 
-def position_v3(place: Place, at: datetime) -> dict:
+def position_v3(place: Place, at: datetime) -> dict[str, Any]:
     """A v3.19.2 ``Position`` (GeoJSON Feature)."""
     return {
         "type": "Feature",
@@ -742,7 +743,7 @@ def position_v3(place: Place, at: datetime) -> dict:
     }
 
 
-def position_2019(place: Place, at: datetime) -> dict:
+def position_2019(place: Place, at: datetime) -> dict[str, Any]:
     """A 2019 ``Position`` (GeoJSON Feature, 2019 enum spellings)."""
     return {
         "type": "Feature",
@@ -758,10 +759,10 @@ def position_2019(place: Place, at: datetime) -> dict:
     }
 
 
-def vehicle_v3(v: VehicleRecord, link: Links, *, branding: str | None = None) -> dict:
+def vehicle_v3(v: VehicleRecord, link: Links, *, branding: str | None = None) -> dict[str, Any]:
     """A v3.19.2 ``Vehicle``/``VehicleItem``; ``branding`` "single" or "full" adds the extension."""
     base = f"/fleets/{{fid}}/vehicles/{v.id}"
-    body: dict = {
+    body: dict[str, Any] = {
         "_links": {
             "self": link(base),
             "fleet": link("/fleets/{fid}"),
@@ -784,7 +785,7 @@ def vehicle_v3(v: VehicleRecord, link: Links, *, branding: str | None = None) ->
     return body
 
 
-def vehicle_2019(v: VehicleRecord, link: Links) -> dict:
+def vehicle_2019(v: VehicleRecord, link: Links) -> dict[str, Any]:
     """A 2019 ``Vehicle``."""
     base = f"/fleet/vehicles/{v.id}"
     engines = []
@@ -811,11 +812,11 @@ def vehicle_2019(v: VehicleRecord, link: Links) -> dict:
     }
 
 
-def status_v3(v: VehicleRecord, link: Links) -> dict:
+def status_v3(v: VehicleRecord, link: Links) -> dict[str, Any]:
     """A v3.19.2 ``Status``."""
     at = rfc3339(v.status_at)
     base = f"/fleets/{{fid}}/vehicles/{v.id}"
-    energies: list[dict] = []
+    energies: list[dict[str, Any]] = []
     if v.fuel_level is not None:
         energies.append(
             {
@@ -866,11 +867,11 @@ def status_v3(v: VehicleRecord, link: Links) -> dict:
     }
 
 
-def status_2019(v: VehicleRecord, link: Links) -> dict:
+def status_2019(v: VehicleRecord, link: Links) -> dict[str, Any]:
     """A 2019 ``Status``."""
     at = java_offset(v.status_at)
     base = f"/fleet/vehicles/{v.id}"
-    energy: list[dict] = []
+    energy: list[dict[str, Any]] = []
     if v.fuel_level is not None:
         energy.append(
             {"updatedAt": at, "type": "Fuel", "level": v.fuel_level, "autonomy": v.fuel_autonomy}
@@ -906,9 +907,9 @@ def status_2019(v: VehicleRecord, link: Links) -> dict:
     }
 
 
-def alert_v3(a: AlertRecord, link: Links, *, links: bool = True) -> dict:
+def alert_v3(a: AlertRecord, link: Links, *, links: bool = True) -> dict[str, Any]:
     """A v3.19.2 ``Alert`` (no ``label``: it was removed after 3.0.7)."""
-    body: dict = {}
+    body: dict[str, Any] = {}
     if links:
         base = f"/fleets/{{fid}}/vehicles/{a.vehicle_id}"
         body["_links"] = {"self": link(f"{base}/alerts/{a.id}"), "vehicle": link(base)}
@@ -946,7 +947,7 @@ def alert_label(kind: str, locale: str | None) -> str:
     return info[4] if (locale or "").lower().startswith("fr") else info[3]
 
 
-def alert_2019(a: AlertRecord, link: Links, locale: str | None) -> dict:
+def alert_2019(a: AlertRecord, link: Links, locale: str | None) -> dict[str, Any]:
     """A 2019 ``Alert`` (camelCase type, ``label``, no severity)."""
     base = f"/fleet/vehicles/{a.vehicle_id}"
     body = {
@@ -968,16 +969,16 @@ def alert_2019(a: AlertRecord, link: Links, locale: str | None) -> dict:
     return body
 
 
-def _energy_list(levels: dict[str, float]) -> list[dict]:
+def _energy_list(levels: dict[str, float]) -> list[dict[str, Any]]:
     """LiteEnergy items for a trip's start or end levels."""
     sub = {"Fuel": "FossilEnergy", "Electric": "ElectricEnergy"}
     return [{"type": k, "subType": sub[k], "level": v} for k, v in levels.items()]
 
 
-def trip_v3(t: TripRecord, link: Links) -> dict:
+def trip_v3(t: TripRecord, link: Links) -> dict[str, Any]:
     """A v3.19.2 ``Trip``."""
     base = f"/fleets/{{fid}}/vehicles/{t.vehicle_id}"
-    consumptions: list[dict] = []
+    consumptions: list[dict[str, Any]] = []
     if t.fuel_cl is not None:
         consumptions.append(
             {
@@ -1018,10 +1019,10 @@ def trip_v3(t: TripRecord, link: Links) -> dict:
     }
 
 
-def trip_2019(t: TripRecord, link: Links) -> dict:
+def trip_2019(t: TripRecord, link: Links) -> dict[str, Any]:
     """A 2019 ``Trip`` (duration as ISO string, avgConsumption in l or kWh per 100 km)."""
     base = f"/fleet/vehicles/{t.vehicle_id}"
-    avg: list[dict] = []
+    avg: list[dict[str, Any]] = []
     if t.fuel_cl is not None and t.distance:
         avg.append({"type": "Fuel", "value": round(t.fuel_cl / 100 / t.distance * 100, 2)})
     if t.electric_wh is not None and t.distance:
@@ -1050,7 +1051,7 @@ def trip_2019(t: TripRecord, link: Links) -> dict:
     }
 
 
-def fleet_v3(fleet: Fleet, link: Links, now: datetime) -> dict:
+def fleet_v3(fleet: Fleet, link: Links, now: datetime) -> dict[str, Any]:
     """A v3.19.2 ``Fleet``."""
     return {
         "_links": {
@@ -1067,7 +1068,7 @@ def fleet_v3(fleet: Fleet, link: Links, now: datetime) -> dict:
     }
 
 
-def fleet_2019(fleet: Fleet, link: Links, now: datetime) -> dict:
+def fleet_2019(fleet: Fleet, link: Links, now: datetime) -> dict[str, Any]:
     """A 2019 ``Fleet``."""
     return {
         "_links": {"self": link("/fleet"), "Vehicles": link("/fleet/vehicles")},

@@ -326,7 +326,7 @@ class _TLSServer(ThreadingHTTPServer):
                 self.open_sockets.add(conn)
             if self.sandbox._stopping.is_set():
                 return
-            conn.do_handshake()  # type: ignore[attr-defined]
+            conn.do_handshake()
             self.sandbox.stats.on_connection()
             conn.settimeout(IDLE_TIMEOUT)
             self.finish_request(conn, client_address)
@@ -489,7 +489,7 @@ class PsaSandbox:
         self._limits = _RateLimits()
         self._stats = SandboxStats()
         self._recorded: deque[RecordedRequest] = deque(maxlen=MAX_RECORDED)
-        self._monitors: dict[str, dict] = {}
+        self._monitors: dict[str, dict[str, Any]] = {}
         self._monitor_rng = random.Random(f"{seed}:monitors")
         self._away: set[str] = set()  # ids of vehicles taken out of the fleet for now
         self._stopping = threading.Event()
@@ -598,7 +598,7 @@ class PsaSandbox:
             return list(self._recorded)
 
     @property
-    def monitors(self) -> list[dict]:
+    def monitors(self) -> list[dict[str, Any]]:
         """Copies of the monitors (v3 ``Monitor`` objects)."""
         with self._lock:
             return [self._monitor_v3(m, self._link_fn("fleets")) for m in self._monitors.values()]
@@ -610,7 +610,7 @@ class PsaSandbox:
             return list(self._webhooks.deliveries)
 
     @property
-    def webhook_bodies(self) -> list[dict]:
+    def webhook_bodies(self) -> list[dict[str, Any]]:
         """The MonitorEvents bodies of every attempt, decoded, in attempt order."""
         with self._webhooks._lock:
             return [json.loads(d.body) for d in self._webhooks.sent]
@@ -634,7 +634,7 @@ class PsaSandbox:
 
     # --- data access and changes
 
-    def vehicles(self) -> list[dict]:
+    def vehicles(self) -> list[dict[str, Any]]:
         """Copies of the fleet's vehicles as v3 objects (``id``, ``vin``, ...; plus label)."""
         link = self._link_fn("fleets")
         with self._lock:
@@ -647,7 +647,7 @@ class PsaSandbox:
                 out.append(item)
             return out
 
-    def alerts(self, vin: str | None = None) -> list[dict]:
+    def alerts(self, vin: str | None = None) -> list[dict[str, Any]]:
         """Copies of all alerts (v3 objects), optionally of one vehicle (VIN or id)."""
         link = self._link_fn("fleets")
         with self._lock:
@@ -658,7 +658,7 @@ class PsaSandbox:
                 records = self._fleet.vehicle_alerts(vehicle) if vehicle else []
             return [data.alert_v3(a, link) for a in records]
 
-    def trips(self, vin: str) -> list[dict]:
+    def trips(self, vin: str) -> list[dict[str, Any]]:
         """Copies of one vehicle's trips (v3 objects)."""
         link = self._link_fn("fleets")
         with self._lock:
@@ -671,7 +671,7 @@ class PsaSandbox:
         type: str = "AddWasherFluid",
         severity: str = "Warning",
         started_at: datetime | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Raise a new active alert on a vehicle (VIN or id) and notify alert monitors."""
         with self._lock:
             vehicle = self._fleet.find_vehicle(vin)
@@ -682,7 +682,7 @@ class PsaSandbox:
             self._notify(record, now)
             return data.alert_v3(record, self._link_fn("fleets"))
 
-    def end_alert(self, alert_id: str, at: datetime | None = None) -> dict:
+    def end_alert(self, alert_id: str, at: datetime | None = None) -> dict[str, Any]:
         """End an alert (active=False, endAt, updatedAt) and notify alert monitors."""
         with self._lock:
             record = self._fleet.alerts.get(alert_id)
@@ -888,8 +888,9 @@ class PsaSandbox:
                 if fid != self.fleet_id:
                     raise _ApiError(_xerror(404, CODE_NO_FLEET, MSG_NO_FLEET))
                 ctx = _Ctx(method, style, fid, params, query, body, path)
+                operation: Callable[[_Ctx], _Response] = getattr(self, f"_op_{name}")
                 with self._lock:
-                    return getattr(self, f"_op_{name}")(ctx)
+                    return operation(ctx)
             except _ApiError as exc:
                 return exc.response
         return _gateway(404, "Not Found", MSG_NO_RESOURCE)
@@ -1008,7 +1009,7 @@ class PsaSandbox:
             return _ok(data.position_2019(vehicle.place, vehicle.status_at), GEOJSON)
         return _ok(data.position_v3(vehicle.place, vehicle.status_at), GEOJSON)
 
-    def _render_alert(self, ctx: _Ctx) -> Callable[[data.AlertRecord], dict]:
+    def _render_alert(self, ctx: _Ctx) -> Callable[[data.AlertRecord], dict[str, Any]]:
         link = self._link_fn(ctx.style)
         if ctx.style == "quickguide":
             locale = ctx.first("locale")
@@ -1106,7 +1107,7 @@ class PsaSandbox:
             f"/fleet/monitors/{mid}" if style == "quickguide" else f"/fleets/{{fid}}/monitors/{mid}"
         )
 
-    def _monitor_v3(self, m: dict, link: data.Links) -> dict:
+    def _monitor_v3(self, m: dict[str, Any], link: data.Links) -> dict[str, Any]:
         return {
             "_links": {
                 "self": link(self._monitor_path("fleets", m["id"])),
@@ -1119,7 +1120,7 @@ class PsaSandbox:
             "updatedAt": data.rfc3339(m["updated_at"]),
         }
 
-    def _monitor_2019(self, m: dict, link: data.Links) -> dict:
+    def _monitor_2019(self, m: dict[str, Any], link: data.Links) -> dict[str, Any]:
         return {
             "_links": {
                 "self": link(self._monitor_path("quickguide", m["id"])),
@@ -1129,7 +1130,7 @@ class PsaSandbox:
             "status": m["status"],
         }
 
-    def _monitor_ref(self, ctx: _Ctx, m: dict) -> _Response:
+    def _monitor_ref(self, ctx: _Ctx, m: dict[str, Any]) -> _Response:
         link = self._link_fn(ctx.style)
         path = self._monitor_path(ctx.style, m["id"])
         if ctx.style == "quickguide":
@@ -1147,7 +1148,7 @@ class PsaSandbox:
         }
         return _Response(202, _json(body), HAL, {"Location": link(path)["href"]})
 
-    def _find_monitor(self, ctx: _Ctx) -> dict:
+    def _find_monitor(self, ctx: _Ctx) -> dict[str, Any]:
         monitor = self._monitors.get(ctx.params["mid"])
         if monitor is None or monitor["style"] != ctx.style:
             raise _ApiError(_xerror(404, CODE_NO_MONITOR, MSG_NO_MONITOR))
@@ -1248,7 +1249,7 @@ class _Raw:
     record: object
 
 
-def _ok(body: dict, content_type: str = HAL) -> _Response:
+def _ok(body: dict[str, Any], content_type: str = HAL) -> _Response:
     return _Response(200, _json(body), content_type)
 
 
@@ -1286,7 +1287,7 @@ def _read_token(token: str, digest: str) -> int:
     return offset
 
 
-def _watches_alerts(parameter: dict) -> bool:
+def _watches_alerts(parameter: dict[str, Any]) -> bool:
     trigger = parameter.get("triggerParam") or {}
     triggers = trigger.get("triggers") or []
     data_triggers = [t.get("data") or {} for t in triggers] + list(
@@ -1299,7 +1300,7 @@ def _monitor_error(problem: str) -> _ApiError:
     return _ApiError(_xerror(400, CODE_MONITOR_BODY, f"invalid MonitorParameter: {problem}."))
 
 
-def _check_monitor(body: bytes, style: str) -> dict:
+def _check_monitor(body: bytes, style: str) -> dict[str, Any]:
     """Validate a MonitorParameter (v3.19.2 or 2019 shape) and return it."""
     try:
         parameter = json.loads(body or b"null")

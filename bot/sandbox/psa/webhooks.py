@@ -21,6 +21,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 # Waits before the 2nd, 3rd ... attempt: 10 attempts in about 13 s.
 BACKOFF: tuple[float, ...] = (0.2, 0.5, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0)
 TIMEOUT = 5.0
-_STOP = object()
+_STOP = None  # put on a queue: its thread ends
 
 
 @dataclass(frozen=True)
@@ -53,21 +54,22 @@ def expand(value: str, context: dict[str, str]) -> str:
     return value
 
 
-def webhook_of(parameter: dict) -> dict:
+def webhook_of(parameter: dict[str, Any]) -> dict[str, Any]:
     """The webhook object of a monitor parameter (v3: callback.webhook; 2019: callback)."""
     callback = parameter.get("subscribeParam", {}).get("callback", {})
-    return callback.get("webhook", callback)
+    webhook: dict[str, Any] = callback.get("webhook", callback)
+    return webhook
 
 
 def build_delivery(
     *,
     monitor_id: str,
-    parameter: dict,
+    parameter: dict[str, Any],
     fleet_id: str,
     vehicle_id: str,
     vin: str,
     event_date: str,
-    alert: dict,
+    alert: dict[str, Any],
     extensions: dict[str, object],
 ) -> Delivery:
     """Build the MonitorEvents POST for one changed alert."""
@@ -85,7 +87,7 @@ def build_delivery(
             query.append((key, value))
         else:
             body_attributes.append({"key": key, "value": value})
-    event: dict = {
+    event: dict[str, Any] = {
         "fleetId": fleet_id,
         "vin": vin,
         "eventDate": event_date,
@@ -109,7 +111,7 @@ def build_delivery(
     ]
     if ext:
         event["extensions"] = ext
-    payload: dict = {"monitorId": monitor_id}
+    payload: dict[str, Any] = {"monitorId": monitor_id}
     if body_attributes:
         payload["attributes"] = body_attributes
     payload["events"] = [event]
@@ -134,7 +136,7 @@ class WebhookDispatcher:
         self._ssl_context = ssl_context or ssl.create_default_context
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._queues: dict[str, queue.Queue] = {}
+        self._queues: dict[str, queue.Queue[Delivery | None]] = {}
         self._threads: list[threading.Thread] = []
         self._pending = 0
         self._idle = threading.Condition(self._lock)
@@ -188,10 +190,10 @@ class WebhookDispatcher:
         for thread in threads:
             thread.join(timeout=self.timeout + 1)
 
-    def _run(self, q: queue.Queue) -> None:
+    def _run(self, q: queue.Queue[Delivery | None]) -> None:
         while True:
             item = q.get()
-            if item is _STOP:
+            if item is None:  # _STOP
                 return
             try:
                 self._deliver(item)

@@ -37,10 +37,13 @@ class CommandResult:
     standin: SlackStandIn | None = field(default=None, repr=False, compare=False)
 
     def replies(self, timeout: float = 10, count: int = 1) -> list[dict[str, Any]]:
-        """Wait until ``count`` POSTs reach this request's response_url; return all received."""
+        """Wait until ``count`` POSTs reach this request's response_url; return all received.
+
+        Raises TimeoutError (with the transcript) when they do not arrive within ``timeout``.
+        """
         url, standin = self.response_url, self.standin
         if url is None or standin is None:
-            raise AssertionError(MSG_NO_RESPONSE_URL)
+            raise ValueError(MSG_NO_RESPONSE_URL)
         standin.wait_for(lambda s: len(s.responses_for(url)) >= count, timeout)
         return standin.responses_for(url)
 

@@ -623,7 +623,7 @@ class SlackStandIn:
         return render.transcript(entries)
 
     def wait_for(self, predicate: Callable[[SlackStandIn], bool], timeout: float = 10) -> None:
-        """Poll until ``predicate(self)`` is true, else raise AssertionError with a dump."""
+        """Poll until ``predicate(self)`` is true, else raise TimeoutError with a dump."""
         deadline = time.monotonic() + timeout
         while True:
             if predicate(self):
@@ -634,7 +634,7 @@ class SlackStandIn:
                         f"{c.method} status={c.status} error={c.error} fault={c.fault}"
                         for c in self.calls[-20:]
                     )
-                raise AssertionError(
+                raise TimeoutError(
                     MSG_WAIT_TIMEOUT.format(
                         timeout=timeout, transcript=self.transcript(), calls=calls
                     )
