@@ -36,11 +36,12 @@ class DirectoryPart(LedgerPart):
 
     def vehicles(self) -> list[dict[str, Any]]:
         """The fleet directory with admin labels."""
-        return rows(
+        found = rows(
             self.database.db,
             """SELECT v.id, v.vin, v.brand, v.model, v.energy, l.label, v.refreshed_at
             FROM vehicles v LEFT JOIN vehicle_labels l ON l.vin = v.vin ORDER BY v.vin""",
         )
+        return [dict(r) for r in found]
 
     def set_label(self, vin: str, label: str, by: str | None = None) -> None:
         """Give a vehicle a name people use (unique, case-insensitive)."""

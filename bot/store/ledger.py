@@ -16,11 +16,12 @@ Months of operation: an alert id is remembered for as long as a poll can still r
 methods keep their one definition, signature and docstring (no forwarding layer to keep in
 step), and the parts hold no state, only this facade's ``database`` and ``clock``.
 
-Rows are read by column name (``db.query()`` dicts, decoded in :mod:`~bot.store.rows`).
-Writes use sqlite-utils (``insert``, ``upsert``, ``table.update``, ``delete_where``) except
-where each part's docstring says why raw SQL stays: ``BEGIN IMMEDIATE`` itself
-(:mod:`~bot.store.db`), guarded many-row state changes and the round-robin claim, and
-statements whose row count is the answer.
+Rows are read by column name (``sqlite3.Row``, decoded in :mod:`~bot.store.rows`, which
+says why not ``db.query()`` dicts). Writes use sqlite-utils (``insert``, ``upsert``,
+``table.update``, ``delete_where``) except where each part's docstring says why raw SQL
+stays: ``BEGIN IMMEDIATE`` itself (:mod:`~bot.store.db`), ingest's per-alert writes under
+the write lock, guarded many-row state changes and the round-robin claim, and statements
+whose row count is the answer.
 """
 
 from __future__ import annotations

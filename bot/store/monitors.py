@@ -36,10 +36,11 @@ class MonitorsPart(LedgerPart):
 
     def monitors(self) -> list[dict[str, Any]]:
         """Monitors we created."""
-        return rows(
+        found = rows(
             self.database.db,
             "SELECT id, callback, created_by, created_at FROM monitors ORDER BY created_at",
         )
+        return [dict(r) for r in found]
 
     def get_state(self, key: str, default: Any = None) -> Any:
         """A small JSON fact (last poll time, quota seen, …)."""

@@ -1,5 +1,10 @@
 """Rows read by column name, and what every part of the ledger shares.
 
+Reads return :class:`sqlite3.Row` (indexed by name) rather than ``db.query()`` dicts: the
+outbox reads thousands of rows per claim inside its write lock, and ``db.query()`` wraps
+each read in a savepoint and builds a dict per row (claiming 3,000 rows: ~190 ms with dicts,
+~140 ms with ``sqlite3.Row``, ~115 ms with tuples on this machine).
+
 Each ``*_COLUMNS`` list and the decoder beside it name the same columns, so adding a column
 means adding one name to a tuple and one keyword to a decoder: nothing is counted.
 """
@@ -8,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 import sqlite_utils
@@ -67,12 +73,14 @@ class LedgerPart:
     clock: Clock
 
 
-def rows(db: sqlite_utils.Database, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    """Every row of a query, as dicts keyed by column name."""
-    return list(db.query(sql, args))
+def rows(db: sqlite_utils.Database, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    """Every row of a query, each readable by column name."""
+    cursor = db.conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, args).fetchall()
 
 
-def one(db: sqlite_utils.Database, sql: str, args: Sequence[Any] = ()) -> dict[str, Any] | None:
+def one(db: sqlite_utils.Database, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
     """The first row of a query by column name, or None."""
     found = rows(db, sql, args)
     return found[0] if found else None
@@ -99,7 +107,7 @@ def json_tuple(text: str | None) -> tuple[str, ...] | None:
     return tuple(json.loads(text)) if text else None
 
 
-def stored_alert(row: Mapping[str, Any]) -> StoredAlert:
+def stored_alert(row: sqlite3.Row) -> StoredAlert:
     """An alert from a row selected with :data:`ALERT_COLUMNS`."""
     return StoredAlert(
         id=row["alert_id"],
@@ -115,7 +123,7 @@ def stored_alert(row: Mapping[str, Any]) -> StoredAlert:
     )
 
 
-def delivery(row: Mapping[str, Any]) -> Delivery:
+def delivery(row: sqlite3.Row) -> Delivery:
     """A delivery from a row selected with :data:`DELIVERY_COLUMNS` and :data:`ALERT_COLUMNS`."""
     return Delivery(
         id=row["id"],
@@ -137,7 +145,7 @@ def delivery(row: Mapping[str, Any]) -> Delivery:
     )
 
 
-def route(row: Mapping[str, Any]) -> Route:
+def route(row: sqlite3.Row) -> Route:
     """A route from a row selected with :data:`ROUTE_COLUMNS`."""
     return Route(
         id=row["id"],
@@ -150,7 +158,7 @@ def route(row: Mapping[str, Any]) -> Route:
     )
 
 
-def mute(row: Mapping[str, Any]) -> Mute:
+def mute(row: sqlite3.Row) -> Mute:
     """A mute from a row selected with :data:`MUTE_COLUMNS`."""
     return Mute(
         id=row["id"],
