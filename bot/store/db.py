@@ -2,7 +2,11 @@
 
 sqlite-utils wraps each connection. Connections are opened in autocommit mode so that our
 ``transaction()`` can say ``BEGIN IMMEDIATE``: a read-then-write takes the write lock first, so
-two threads (or two processes) never both decide to insert the same delivery.
+two threads (or two processes) never both decide to insert the same delivery. sqlite-utils'
+own writes (``insert``, ``update``, ``db.atomic()``) nest inside it as savepoints.
+
+Migrations are sqlite-utils' named :class:`~sqlite_utils.migrations.Migrations`, applied
+inside one ``BEGIN IMMEDIATE`` (see :meth:`Database.migrate`).
 """
 
 from __future__ import annotations
@@ -10,16 +14,18 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
 from bot.errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000
 
-Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
+#: where the hand-written runner before sqlite-utils' migrations recorded applied names
+LEGACY_MIGRATIONS_TABLE = "_migrations"
 
 
 class Database:
@@ -75,24 +81,22 @@ class Database:
             db.conn.rollback()
             raise StoreError(f"cannot commit to the database {self.path}: {exc}") from exc
 
-    def migrate(self, migrations: list[Migration]) -> list[str]:
-        """Apply the named migrations not applied yet, each in its own transaction."""
-        applied: list[str] = []
+    def migrate(self, migrations: Migrations) -> list[str]:
+        """Apply the named migrations not applied yet; returns their names.
+
+        Everything happens in one ``BEGIN IMMEDIATE``: sqlite-utils' ``apply`` would start a
+        plain ``BEGIN`` per migration after reading what is pending outside any lock, so two
+        processes starting together could both run one. Under our write lock the second
+        waits, then finds nothing pending; each migration still runs in its own savepoint
+        (``db.atomic()`` nests), and a failing one rolls the whole start-up back.
+        """
         with self.transaction() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
-            )
-        for name, migration in migrations:
-            with self.transaction() as db:
-                done = db.execute("SELECT 1 FROM _migrations WHERE name = ?", [name]).fetchone()
-                if done:
-                    continue
-                migration(db)
-                db.execute(
-                    "INSERT INTO _migrations (name, applied_at) VALUES (?, datetime('now'))", [name]
-                )
-                applied.append(name)
-        return applied
+            migrations.ensure_migrations_table(db)
+            _adopt_legacy_record(db, migrations)
+            before = [m.name for m in migrations.pending(db)]
+            migrations.apply(db)
+            still = {m.name for m in migrations.pending(db)}
+        return [name for name in before if name not in still]
 
     def close(self) -> None:
         """Close every connection opened by any thread."""
@@ -102,3 +106,22 @@ class Database:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
         self._local = threading.local()
+
+
+def _adopt_legacy_record(db: sqlite_utils.Database, migrations: Migrations) -> None:
+    """Record as applied what the old runner's ``_migrations`` table says was applied.
+
+    The old table is left in place, untouched: an older build reopening this file still
+    finds its record and re-runs nothing.
+    """
+    if not db.table(LEGACY_MIGRATIONS_TABLE).exists():
+        return
+    done = {m.name for m in migrations.applied(db)}
+    adopted = [
+        {"migration_set": migrations.name, "name": row["name"], "applied_at": row["applied_at"]}
+        for row in db.query(
+            f"SELECT name, applied_at FROM {LEGACY_MIGRATIONS_TABLE} ORDER BY rowid"
+        )
+        if row["name"] not in done
+    ]
+    db.table(migrations.migrations_table).insert_all(adopted)

@@ -1,10 +1,21 @@
-"""The schema, as named migrations applied in order at start-up (never edit one once shipped)."""
+"""The schema, as named migrations applied in order at start-up (never edit one once shipped).
+
+:data:`STEPS` is the list, :data:`MIGRATIONS` the sqlite-utils migration set built from it
+(recorded in ``_sqlite_migrations``; databases from before it keep their ``_migrations``
+record, adopted by :meth:`bot.store.db.Database.migrate`).
+"""
 
 from __future__ import annotations
 
-import sqlite_utils
+from collections.abc import Callable, Sequence
 
-from bot.store.db import Migration
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+Step = tuple[str, Callable[[sqlite_utils.Database], None]]
+
+#: the name our migrations are recorded under in ``_sqlite_migrations``
+MIGRATION_SET = "fleetbot"
 
 
 def _initial(db: sqlite_utils.Database) -> None:
@@ -125,8 +136,19 @@ def _holds_and_retries(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX mutes_vin ON mutes(vin, until)")
 
 
-MIGRATIONS: list[Migration] = [
+STEPS: list[Step] = [
     ("0001_initial", _initial),
     ("0002_deliveries_claimed_at", _claimed_at),
     ("0003_holds_and_retries", _holds_and_retries),
 ]
+
+
+def migration_set(steps: Sequence[Step]) -> Migrations:
+    """The sqlite-utils migration set applying ``steps`` in order, each under its name."""
+    migrations = Migrations(MIGRATION_SET)
+    for name, step in steps:
+        migrations(name=name)(step)
+    return migrations
+
+
+MIGRATIONS = migration_set(STEPS)

@@ -10,8 +10,6 @@ import threading
 import pytest
 
 from bot.store import Destination, Ledger, Mute, StoredAlert
-from bot.store.db import Database
-from bot.store.migrations import MIGRATIONS
 
 T0 = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
 
@@ -41,15 +39,6 @@ def ledger(tmp_path):
     ledger = Ledger(tmp_path / "fleetbot.db", clock=lambda: T0)
     yield ledger
     ledger.close()
-
-
-def test_migrations_are_named_and_run_once(tmp_path):
-    first = Ledger(tmp_path / "x.db")
-    first.close()
-    second = Ledger(tmp_path / "x.db")
-    names = [r[0] for r in second.database.db.execute("SELECT name FROM _migrations")]
-    second.close()
-    assert names == ["0001_initial", "0002_deliveries_claimed_at", "0003_holds_and_retries"]
 
 
 def test_connection_is_wal_and_synchronous_full(ledger):
@@ -287,24 +276,3 @@ def test_held_rows_are_released_closed_or_held_again(ledger):
     [row] = ledger.claim()
     assert row.alert.id == "a1" and row.held_by_mute
     assert ledger.delivery("a2", "C1").state == "closed"
-
-
-def test_old_single_mutes_are_carried_over_as_whole_vehicle_mutes(tmp_path):
-    path = tmp_path / "old.db"
-    database = Database(path)
-    database.migrate(MIGRATIONS[:2])
-    with database.transaction() as db:
-        db.execute(
-            "INSERT INTO mutes (vin, until, muted_by, muted_at) VALUES (?, ?, ?, ?)",
-            ["VIN1", (T0 + dt.timedelta(days=1)).isoformat(), "U1", T0.isoformat()],
-        )
-    database.close()
-    ledger = Ledger(path, clock=lambda: T0)
-    [mute] = ledger.mutes()
-    assert (mute.vin, mute.types, mute.include_critical, mute.muted_by) == (
-        "VIN1",
-        None,
-        False,
-        "U1",
-    )
-    ledger.close()

@@ -1,0 +1,122 @@
+"""Routes (channel ← alerts) and mutes.
+
+``park_route`` and ``unmute`` stay raw SQL: each is a guarded statement whose row count is
+the answer (was a route parked just now, how many mutes were lifted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from bot.store.models import Mute, Route, iso
+from bot.store.rows import (
+    MUTE_COLUMNS,
+    ROUTE_COLUMNS,
+    LedgerPart,
+    json_list,
+    mute,
+    route,
+    rows,
+)
+
+
+class RoutesPart(LedgerPart):
+    """The ``routes`` and ``mutes`` tables."""
+
+    def add_route(
+        self,
+        channel: str,
+        *,
+        min_severity: int = 0,
+        types: Sequence[str] | None = None,
+        vins: Sequence[str] | None = None,
+        created_by: str | None = None,
+    ) -> Route:
+        """Subscribe a channel; a channel has one route, so this replaces its previous one."""
+        with self.database.transaction() as db:
+            table = db.table("routes")
+            table.delete_where("channel = ?", [channel])
+            table.insert(
+                {
+                    "channel": channel,
+                    "min_severity": min_severity,
+                    "types": json_list(types),
+                    "vins": json_list(vins),
+                    "created_by": created_by,
+                    "created_at": iso(self.clock()),
+                }
+            )
+        return Route(
+            int(table.last_pk or 0),
+            channel,
+            min_severity,
+            tuple(types) if types else None,
+            tuple(vins) if vins else None,
+            created_by,
+        )
+
+    def remove_routes(self, channel: str) -> int:
+        """Unsubscribe a channel; returns how many routes went."""
+        with self.database.transaction() as db:
+            return db.execute("DELETE FROM routes WHERE channel = ?", [channel]).rowcount
+
+    def routes(self) -> list[Route]:
+        """All routes, parked ones included."""
+        found = rows(self.database.db, f"SELECT {ROUTE_COLUMNS} FROM routes ORDER BY channel, id")
+        return [route(r) for r in found]
+
+    def park_route(self, channel: str, reason: str) -> bool:
+        """Stop routing to a channel Slack refuses; True if a route was parked just now."""
+        with self.database.transaction() as db:
+            cur = db.execute(
+                """UPDATE routes SET parked_at = ?, parked_reason = ?
+                WHERE channel = ? AND parked_reason IS NULL""",
+                [iso(self.clock()), reason, channel],
+            )
+            return cur.rowcount > 0
+
+    def mute(
+        self,
+        vin: str,
+        until: dt.datetime,
+        *,
+        by: str | None = None,
+        types: Sequence[str] | None = None,
+        include_critical: bool = False,
+    ) -> Mute:
+        """Hold back this vehicle's alerts (only ``types``, if given) until ``until``.
+
+        Critical alerts still go through unless ``include_critical``. A vehicle may have
+        several mutes; each holds what it covers.
+        """
+        moment = self.clock()
+        kept = tuple(types) if types else None
+        with self.database.transaction() as db:
+            table = db.table("mutes").insert(
+                {
+                    "vin": vin,
+                    "until": iso(until),
+                    "types": json_list(kept),
+                    "include_critical": int(include_critical),
+                    "muted_by": by,
+                    "muted_at": iso(moment),
+                }
+            )
+        return Mute(int(table.last_pk or 0), vin, until, kept, include_critical, by, moment)
+
+    def unmute(self, vin: str) -> int:
+        """Lift every mute of the vehicle (what they held is posted next run); returns how many."""
+        with self.database.transaction() as db:
+            return db.execute(
+                "DELETE FROM mutes WHERE vin = ? AND until > ?", [vin, iso(self.clock())]
+            ).rowcount
+
+    def mutes(self, now: dt.datetime | None = None) -> list[Mute]:
+        """Mutes in force, by VIN then end."""
+        found = rows(
+            self.database.db,
+            f"SELECT {MUTE_COLUMNS} FROM mutes WHERE until > ? ORDER BY vin, until, id",
+            [iso(now or self.clock())],
+        )
+        return [mute(r) for r in found]
