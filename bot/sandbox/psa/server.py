@@ -26,6 +26,9 @@ Choices where the vendor documentation is silent (tests and the client rely on t
   :meth:`PsaSandbox.set_alert_page` replaces its alerts answer with raw bytes, and
   :meth:`PsaSandbox.set_endless_alerts` gives every alerts page a fresh next link.
   :meth:`PsaSandbox.push_raw_alert` sends a raw record to running alert monitors.
+- The fleet-wide alert collection (``/fleets/{fid}/alerts``, ``/fleet/alerts``) is served as
+  specified (deprecated since 3.17); :meth:`PsaSandbox.refuse_fleet_alerts` makes the gateway
+  refuse it the ways a real one may: 404 with its own body, 405, 410 or 501.
 """
 
 from __future__ import annotations
@@ -76,6 +79,16 @@ MSG_BAD_CREDENTIALS = (
 )
 MSG_RATE_LIMIT = "Rate Limit exceeded"
 MSG_NO_RESOURCE = "No resources match requested URI"
+MSG_NOT_ALLOWED = "The method is not allowed for the requested URL."
+MSG_GONE = "The requested resource is no longer available."
+MSG_NOT_IMPLEMENTED = "The requested operation is not implemented."
+#: how the gateway may refuse an operation it does not serve (status → reason, detail)
+REFUSALS: dict[int, tuple[str, str]] = {
+    404: ("Not Found", MSG_NO_RESOURCE),
+    405: ("Method Not Allowed", MSG_NOT_ALLOWED),
+    410: ("Gone", MSG_GONE),
+    501: ("Not Implemented", MSG_NOT_IMPLEMENTED),
+}
 MSG_BAD_GATEWAY = "The backend server did not answer in time."
 MSG_UNAVAILABLE = "The service is temporarily unavailable, try again later."
 # Application (xError) messages.
@@ -499,6 +512,7 @@ class PsaSandbox:
         self._injected: dict[str, list[object]] = {}  # vehicle id → raw alert records
         self._alert_pages: dict[str, bytes] = {}  # vehicle id → raw alerts answer
         self._endless: set[str] = set()  # vehicle ids whose alerts never stop paging
+        self._fleet_alerts_refusal: int | None = None  # gateway status refusing fleet alerts
         self._basic = "Basic " + base64.b64encode(
             f"{credentials.username}:{credentials.password}".encode()
         ).decode("ascii")
@@ -730,6 +744,17 @@ class PsaSandbox:
                 self._endless.add(vid)
             else:
                 self._endless.discard(vid)
+
+    def refuse_fleet_alerts(self, status: int | None = 404) -> None:
+        """Make the gateway refuse the fleet-wide alert collection with ``status``; None serves it.
+
+        404 answers the gateway's own body ("No resources match requested URI"), as for a path
+        it does not know; 405, 410 and 501 answer a gateway body with that status.
+        """
+        if status is not None and status not in REFUSALS:
+            raise ValueError(f"refusal status must be one of {sorted(REFUSALS)}, not {status}")
+        with self._lock:
+            self._fleet_alerts_refusal = status
 
     def push_raw_alert(self, vin: str, record: object) -> None:
         """Send ``record`` as the changed alert of a vehicle to every running alert monitor."""
@@ -1052,6 +1077,9 @@ class PsaSandbox:
         return _Response(200, _json(body), HAL)
 
     def _op_fleet_alerts(self, ctx: _Ctx) -> _Response:
+        refusal = self._fleet_alerts_refusal
+        if refusal is not None:
+            return _gateway(refusal, *REFUSALS[refusal])
         present = [a for a in self._fleet.fleet_alerts() if a.vehicle_id not in self._away]
         records = self._filter_alerts(ctx, present)
         return self._page(ctx, records, self._render_alert(ctx), "alerts")
