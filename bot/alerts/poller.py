@@ -11,8 +11,9 @@ alerts and cursors are committed. A cycle can be stopped (shutdown) and has an o
 deadline and a page cap per vehicle; a vehicle not fully fetched keeps its cursor.
 
 Where the API serves the fleet-wide alert collection (``FLEETBOT_POLL_BY=auto`` or ``fleet``),
-one paged request covers every vehicle with a cursor: its ``timestamps`` windows are the union
-of the per-vehicle windows, and what it returns is split per vehicle and ingested exactly as the
+one paged request covers every vehicle with a cursor (``timestamps`` from the oldest cursor minus
+the overlap; open alerts it leaves out are asked for around their starts), and what it returns
+is split per vehicle and ingested exactly as the
 per-vehicle path would (vehicles seen for the first time are still fetched one by one, so the
 first-start baseline is the same). Should the gateway refuse the collection, ``auto`` falls back
 to per-vehicle calls, says so once, records it in the ledger state ``poll_path`` and asks again
@@ -141,38 +142,19 @@ def query_since(
     return min(since, oldest_open) if oldest_open else since
 
 
-def fleet_windows(
-    since: dt.datetime, open_starts: Iterable[dt.datetime], limit: int = MAX_WINDOWS
-) -> list[tuple[dt.datetime, dt.datetime | None]]:
-    """The fleet query's ``timestamps``: ``since/`` plus short windows around older open alerts.
+def reach_back(
+    starts: Iterable[dt.datetime], limit: int = MAX_WINDOWS
+) -> list[list[tuple[dt.datetime, dt.datetime | None]]]:
+    """Short ``timestamps`` windows around each start, ``limit`` per request, oldest first.
 
-    One interval reaching back to the oldest open alert would, under the "whole life" reading
-    of ``timestamps``, return every alert of the fleet alive since then; small windows around
-    each open alert's start catch it under either reading. Beyond ``limit`` windows, starts are
-    grouped by splitting at their largest gaps.
+    Under the "start" reading of ``timestamps`` a window around an open alert's start is what
+    returns that alert (and its end); under the "whole life" reading a short window returns only
+    the alerts alive at that instant, not the fleet's whole history since then.
     """
-    starts = sorted({s for s in open_starts if s - EDGE < since})
-    if not starts:
-        return [(since, None)]
-    groups = [[starts[0]]]
-    if len(starts) > limit - 1:
-        gaps = sorted(range(1, len(starts)), key=lambda i: starts[i] - starts[i - 1])
-        cuts = set(gaps[len(gaps) - (limit - 2) :]) if limit > 2 else set()
-    else:
-        cuts = set(range(1, len(starts)))
-    for i in range(1, len(starts)):
-        if i in cuts:
-            groups.append([])
-        groups[-1].append(starts[i])
-    windows: list[tuple[dt.datetime, dt.datetime | None]] = []
-    open_from = since
-    for group in groups:
-        lo, hi = group[0] - EDGE, group[-1] + EDGE
-        if hi >= since:  # touches the open window: widen it instead
-            open_from = min(open_from, lo)
-        else:
-            windows.append((lo, hi))
-    return [*windows, (open_from, None)]
+    windows: list[tuple[dt.datetime, dt.datetime | None]] = [
+        (at - EDGE, at + EDGE) for at in sorted(set(starts))
+    ]
+    return [windows[i : i + limit] for i in range(0, len(windows), limit)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -592,14 +574,14 @@ class _FleetPass:
         if not self.vehicles:
             return []
         covered = [v for v in self.vehicles if v["id"] in self.cursors]
-        windows: Sequence[tuple[dt.datetime, dt.datetime | None]] = ()
+        since: dt.datetime | None = None
         if covered:
             solo = [v for v in self.vehicles if v["id"] not in self.cursors]
-            windows = self._windows(covered)
+            since = min(self.cursors[v["id"]] for v in covered) - self.poller.overlap
         else:
             covered, solo = self.vehicles, []
         parts = {v["id"]: _Fetched(v) for v in covered}
-        strangers = self._collect(parts, windows)
+        strangers = self._collect(parts, since)
         if strangers is None:
             return None
         solo += self._discovered(strangers, parts)
@@ -609,25 +591,18 @@ class _FleetPass:
                 results += pool.map(fetch, solo)
         return results
 
-    def _windows(
-        self, covered: list[dict[str, Any]]
-    ) -> list[tuple[dt.datetime, dt.datetime | None]]:
-        """The union of the covered vehicles' windows (see :func:`fleet_windows`)."""
-        ids = {v["id"] for v in covered}
-        since = min(self.cursors[i] for i in ids) - self.poller.overlap
-        starts = [a.started_at for a in self.open_alerts if a.vehicle_id in ids and a.started_at]
-        return fleet_windows(since, starts)
+    def _collect(self, parts: dict[str, _Fetched], since: dt.datetime | None) -> list[Alert] | None:
+        """Fetch the collection into ``parts``; alerts of unknown vehicles are returned.
 
-    def _collect(
-        self,
-        parts: dict[str, _Fetched],
-        windows: Sequence[tuple[dt.datetime | None, dt.datetime | None]],
-    ) -> list[Alert] | None:
-        """Fetch the collection into ``parts``; alerts of unknown vehicles are returned."""
+        First ``since/`` (everything when None). Open alerts started before ``since`` that the
+        answer left out (the gateway matches starts, not lives) are then asked for by small
+        windows around their starts, so their ends are seen as the per-vehicle path sees them.
+        """
         poller = self.poller
         by_id = {v["id"]: v for v in self.vehicles}
         by_vin = {v["vin"]: v for v in self.vehicles}
         strangers: list[Alert] = []
+        seen: set[str] = set()
         cut = failed = False
 
         def more_pages(pages: int) -> bool:
@@ -639,10 +614,9 @@ class _FleetPass:
                 self.note = FLEET_PAGE_CAP.format(pages=poller.fleet_max_pages)
             return not cut
 
-        if self.halt():
-            return []
-        try:
+        def ask(windows: Sequence[tuple[dt.datetime | None, dt.datetime | None]]) -> None:
             for alert in poller.api.fleet_alerts(windows, more_pages=more_pages):
+                seen.add(alert.id)
                 vehicle = by_id.get(alert.vehicle_id or "") or by_vin.get(alert.vin or "")
                 if vehicle is None:
                     strangers.append(alert)
@@ -650,8 +624,25 @@ class _FleetPass:
                 part = parts.get(vehicle["id"])
                 if part is not None:  # else fetched on its own this cycle
                     _add(part, alert)
-        except NoData:
-            pass
+
+        if self.halt():
+            return []
+        try:
+            ask([(since, None)] if since is not None else [])
+            if since is not None:
+                missed = [
+                    a.started_at
+                    for a in self.open_alerts
+                    if a.started_at
+                    and a.started_at < since
+                    and a.vehicle_id in parts
+                    and a.id not in seen
+                ]
+                for windows in reach_back(missed):
+                    if cut or self.halt():
+                        cut = True
+                        break
+                    ask(windows)
         except CertificateError:
             raise
         except ApiError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.poller import MAX_WINDOWS, Poller, PollReport, QuotaBudget, fleet_windows
+from bot.alerts.poller import MAX_WINDOWS, Poller, PollReport, QuotaBudget, reach_back
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
 from bot.psa.client import PsaClient
@@ -311,27 +311,31 @@ def test_the_fleet_path_ingests_what_the_vehicle_path_would(twin: Twin) -> None:
     assert twin.fleet_ledger.get_state("poll_path")["path"] == "fleet"
 
 
-def test_the_fleet_query_reaches_back_to_open_alerts_in_few_windows(twin: Twin) -> None:
-    """Every open alert's start falls in a window; the gateway's 10-interval cap is kept."""
+@pytest.mark.parametrize("match_start", [False, True])
+def test_open_alerts_are_reached_back_for_only_when_the_answer_misses_them(
+    twin: Twin, match_start: bool
+) -> None:
+    """Either reading of ``timestamps``: old open alerts' ends are seen, as per vehicle."""
+    twin.sandbox.alerts_match_start = match_start
     for n, vehicle in enumerate(twin.sandbox.vehicles()[:15]):
         twin.sandbox.add_alert(vehicle["id"], started_at=twin.clock() - dt.timedelta(hours=5 * n))
-    twin.fleet.poll_once()
+    twin.cycle()
     twin.clock.advance(hours=2)
+    old = min(twin.fleet_ledger.open_alerts(), key=lambda a: a.started_at or twin.clock())
+    twin.sandbox.end_alert(old.id)
     start = len(twin.sandbox.requests)
-    twin.fleet.poll_once()
-    (sent,) = twin.fleet_requests(start)
-    windows = [v for k, v in sent.query if k == "timestamps"]
-    assert 1 <= len(windows) <= MAX_WINDOWS
-    open_starts = [a.started_at for a in twin.fleet_ledger.open_alerts() if a.started_at]
-    assert len(open_starts) > 10  # enough to need grouping
-
-    def inside(at: dt.datetime, window: str) -> bool:
-        lo, _, hi = window.partition("/")
-        return dt.datetime.fromisoformat(lo) <= at and (
-            not hi or at <= dt.datetime.fromisoformat(hi)
-        )
-
-    assert all(any(inside(at, w) for w in windows) for at in open_starts)
+    report, reference = twin.cycle()
+    asked = twin.fleet_requests(start)
+    windows = [[v for k, v in r.query if k == "timestamps"] for r in asked]
+    assert all(1 <= len(w) <= MAX_WINDOWS for w in windows)
+    if match_start:  # the first answer misses the open alerts older than its window
+        assert len(asked) > 1 and len(windows[0]) == 1
+    else:
+        assert len(asked) == 1  # every open alert was in the first answer
+    assert report.ended_alerts == reference.ended_alerts == 1
+    stored = twin.fleet_ledger.alert(old.id)
+    assert stored is not None and not stored.active
+    assert ledger_view(twin.fleet_ledger) == ledger_view(twin.vehicle_ledger)
 
 
 @pytest.mark.parametrize("status", [404, 405, 410, 501])
@@ -442,15 +446,14 @@ def test_the_budget_plans_from_pages_not_vehicles(twin: Twin) -> None:
     assert by_vehicle.cycle_cost() == 25
 
 
-def test_fleet_windows_group_many_open_alerts() -> None:
-    """Up to ``limit`` windows; each open start inside one; recent ones widen the open window."""
-    since = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
-    starts = [since - dt.timedelta(days=d, minutes=d * 7) for d in range(1, 40)]
-    starts.append(since + dt.timedelta(minutes=5))  # already inside the open window
-    windows = fleet_windows(since, starts, limit=10)
-    assert len(windows) == 10 and windows[-1][1] is None and windows[-1][0] == since
+def test_reach_back_puts_ten_short_windows_in_a_request() -> None:
+    """One window per distinct start, a second either side, at most ``limit`` per request."""
+    base = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
+    starts = [base - dt.timedelta(hours=h) for h in range(23)] + [base]
+    queries = reach_back(starts, limit=10)
+    assert [len(q) for q in queries] == [10, 10, 3]
+    flat = [w for q in queries for w in q]
+    assert flat == sorted(flat)
     for at in starts:
-        assert any(lo <= at and (hi is None or at <= hi) for lo, hi in windows)
-    assert fleet_windows(since, []) == [(since, None)]
-    near = since - dt.timedelta(milliseconds=500)
-    assert fleet_windows(since, [near]) == [(near - dt.timedelta(seconds=1), None)]
+        assert any(lo < at < hi for lo, hi in flat if hi is not None)
+    assert reach_back([]) == []

@@ -15,7 +15,9 @@ Choices where the vendor documentation is silent (tests and the client rely on t
   ``_links`` hrefs are absolute and never carry ``client_id``.
 - ``timestamps``: an alert matches when its life [startedAt, endAt or still active] meets any
   interval (so ``T/`` returns alerts active since T or ended after T); a trip matches when its
-  ``startedAt`` falls in one. A ``+`` sent raw (decoded as a space) is a 400, as at the gateway.
+  ``startedAt`` falls in one. The spec does not say which; ``alerts_match_start = True`` makes
+  alerts match by ``startedAt`` only, the other reading clients must also survive. A ``+`` sent
+  raw (decoded as a space) is a 400, as at the gateway.
 - Rate limits count accepted requests in sliding windows (1 s and 24 h, monotonic clock);
   ``stats.peak_per_second`` counts every request received in any 1 s window.
 - Faults: one draw per accepted request from ``random.Random(fault_seed)`` against the
@@ -492,6 +494,7 @@ class PsaSandbox:
         self.malformed_rate = 0.0
         self.throttle_rate = 0.0
         self.hang_seconds = 30.0
+        self.alerts_match_start = False  # timestamps match an alert's start, not its life
         self.host = host
         self.port = port
         self.clock = clock or _utc_now
@@ -1044,6 +1047,8 @@ class PsaSandbox:
         windows = self._windows(ctx)
         if windows is None:
             return records
+        if self.alerts_match_start:
+            return [a for a in records if data.within(windows, a.started_at)]
         return [a for a in records if data.overlaps(windows, a.started_at, a.end_at)]
 
     def _op_alerts(self, ctx: _Ctx) -> _Response:
