@@ -563,6 +563,8 @@ class _FleetPass:
         self.refusal: str | None = None  # the gateway refused the collection (auto: fall back)
         self.note: str | None = None  # a page cap, in words
         self.directory_calls = 0
+        #: each covered vehicle's own window start, as its per-vehicle query would have it
+        self.since_of: dict[str, dt.datetime | None] = {}
 
     def run(self, fetch: Callable[[Mapping[str, Any]], _Fetched]) -> list[_Fetched] | None:
         """Each vehicle's part of the cycle; None when ``auto`` must fall back to per vehicle.
@@ -581,6 +583,12 @@ class _FleetPass:
         else:
             covered, solo = self.vehicles, []
         parts = {v["id"]: _Fetched(v) for v in covered}
+        if since is not None:
+            oldest = oldest_open_alerts(self.open_alerts)
+            self.since_of = {
+                vid: query_since(self.cursors[vid], oldest.get(vid), self.poller.overlap)
+                for vid in parts
+            }
         strangers = self._collect(parts, since)
         if strangers is None:
             return None
@@ -622,8 +630,8 @@ class _FleetPass:
                     strangers.append(alert)
                     continue
                 part = parts.get(vehicle["id"])
-                if part is not None:  # else fetched on its own this cycle
-                    _add(part, alert)
+                if part is not None and _in_window(alert, self.since_of.get(part.vehicle["id"])):
+                    _add(part, alert)  # (a vehicle fetched on its own has no part here)
 
         if self.halt():
             return []
@@ -693,6 +701,18 @@ class _FleetPass:
             log.warning(STRANGER, vid, vin)
         self.vehicles = [*self.vehicles, *found.values()]
         return list(found.values())
+
+
+def _in_window(alert: Alert, since: dt.datetime | None) -> bool:
+    """Whether the vehicle's own query (``since/``) returns ``alert`` under either reading.
+
+    A reach-back window around one vehicle's open alert also returns other vehicles' alerts
+    alive then; those lie outside their own vehicle's window, may have been pruned from the
+    ledger already, and must not come back as new.
+    """
+    if since is None or not alert.ended:
+        return True
+    return any(at is not None and at >= since for at in (alert.end_at, alert.started_at))
 
 
 def _add(part: _Fetched, alert: Alert) -> None:

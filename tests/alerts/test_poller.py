@@ -457,3 +457,23 @@ def test_reach_back_puts_ten_short_windows_in_a_request() -> None:
     for at in starts:
         assert any(lo < at < hi for lo, hi in flat if hi is not None)
     assert reach_back([]) == []
+
+
+def test_reach_back_never_brings_back_other_vehicles_pruned_alerts(twin: Twin) -> None:
+    """A window around one vehicle's old open alert returns others' alerts alive then: not new."""
+    now = twin.clock()
+    fleet = twin.sandbox.vehicles()
+    gone, other = fleet[0]["id"], fleet[1]["id"]
+    twin.sandbox.add_alert(gone, started_at=now - dt.timedelta(days=20))
+    old = twin.sandbox.add_alert(other, started_at=now - dt.timedelta(days=20, hours=1))
+    twin.sandbox.end_alert(old["id"], at=now - dt.timedelta(days=19))
+    twin.fleet.poll_once()
+    assert twin.fleet_ledger.alert(old["id"]) is not None
+    twin.sandbox.remove_vehicle(gone)  # its open alert leaves the answer: reached back for
+    with twin.fleet_ledger.database.transaction() as db:  # as retention pruning would
+        db.execute("DELETE FROM alerts WHERE id = ?", [old["id"]])
+    twin.clock.advance(minutes=1)
+    start = len(twin.sandbox.requests)
+    report = twin.fleet.poll_once()
+    assert len(twin.fleet_requests(start)) == 2  # since/, then the reach-back
+    assert report.new_alerts == 0 and twin.fleet_ledger.alert(old["id"]) is None
