@@ -19,6 +19,8 @@ DEFAULT_API_URL = "https://api-cert.groupe-psa.com/connectedcar/v3"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 ApiStyle = Literal["fleets", "quickguide"]
+PollBy = Literal["auto", "fleet", "vehicle"]
+POLL_BY: tuple[PollBy, ...] = ("auto", "fleet", "vehicle")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Settings:
     alert_channel: str | None = None
     poll_interval: float = 60.0
     quota_reserve: float = 0.10  # share of the daily API quota polling leaves for people
+    #: fleet-wide alert collection when served (auto), forced (fleet), or one call per vehicle
+    poll_by: PollBy = "auto"
     retention_days: float = 30.0  # delivered ledger rows older than this are pruned daily
     admins: frozenset[str] = frozenset()
     public_url: str | None = None
@@ -63,6 +67,12 @@ class Settings:
         style = get("PSA_API_STYLE") or "fleets"
         if style not in ("fleets", "quickguide"):
             raise ConfigError("PSA_API_STYLE", f"must be 'fleets' or 'quickguide', not {style!r}")
+
+        poll_by = (get("FLEETBOT_POLL_BY") or "auto").lower()
+        if poll_by not in POLL_BY:
+            raise ConfigError(
+                "FLEETBOT_POLL_BY", f"must be 'auto', 'fleet' or 'vehicle', not {poll_by!r}"
+            )
 
         api_url = get("PSA_API_URL") or DEFAULT_API_URL
         if not api_url.startswith(("https://", "http://")):
@@ -102,6 +112,7 @@ class Settings:
             alert_channel=get("FLEETBOT_ALERT_CHANNEL"),
             poll_interval=_number("FLEETBOT_POLL_INTERVAL", get, 60.0, minimum=1.0),
             quota_reserve=_number("FLEETBOT_QUOTA_RESERVE", get, 0.10, minimum=0.0, maximum=0.9),
+            poll_by=poll_by,
             retention_days=_number("FLEETBOT_RETENTION_DAYS", get, 30.0, minimum=1.0),
             admins=frozenset(
                 u.strip() for u in (get("FLEETBOT_ADMINS") or "").split(",") if u.strip()

@@ -135,7 +135,7 @@ class PollJob:
         self.delivery.run_once(stop=self.stop)
         quota = self.poller.api.quota
         interval = self.budget.effective_interval(
-            max(report.api_calls, report.vehicles),
+            report.cycle_cost(),  # calls the cycle really spent (pages on the fleet path)
             quota.daily_limit,
             push_enabled=self.push_enabled(),
         )

@@ -255,7 +255,13 @@ def build_fleetbot(
     )
     budget = QuotaBudget(interval=settings.poll_interval, reserve=settings.quota_reserve)
     poller = Poller(
-        api, ledger, router=router, refresh_directory=directory.refresh, budget=budget, clock=clock
+        api,
+        ledger,
+        router=router,
+        refresh_directory=directory.refresh,
+        budget=budget,
+        poll_by=settings.poll_by,
+        clock=clock,
     )
     monitors = MonitorService(
         api, ledger, public_url=settings.public_url, token=settings.webhook_token

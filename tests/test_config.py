@@ -15,6 +15,7 @@ def test_defaults_follow_the_design():
     assert settings.slack_api_url == "https://slack.com/api/"
     assert (settings.poll_interval, settings.port, settings.host) == (60.0, 3000, "0.0.0.0")  # noqa: S104
     assert settings.admins == frozenset() and settings.webhook_token is None
+    assert settings.poll_by == "auto"
 
 
 def test_values_are_parsed():
@@ -26,8 +27,10 @@ def test_values_are_parsed():
             "SLACK_API_URL": "http://127.0.0.1:9/api",
             "FLEETBOT_WEBHOOK_TOKEN": "t",
             "FLEETBOT_RETENTION_DAYS": "7",
+            "FLEETBOT_POLL_BY": "Vehicle",
         }
     )
+    assert settings.poll_by == "vehicle"
     assert settings.psa_api_style == "quickguide"
     assert settings.admins == {"U1", "U2"}
     assert settings.poll_interval == 30 and settings.retention_days == 7
@@ -41,6 +44,7 @@ def test_values_are_parsed():
         ({"FLEETBOT_POLL_INTERVAL": "often"}, "FLEETBOT_POLL_INTERVAL"),
         ({"FLEETBOT_POLL_INTERVAL": "0"}, "FLEETBOT_POLL_INTERVAL"),
         ({"PORT": "99999"}, "PORT"),
+        ({"FLEETBOT_POLL_BY": "trip"}, "FLEETBOT_POLL_BY"),
         ({"PSA_API_URL": "ftp://x"}, "PSA_API_URL"),
         ({"PSA_KEY_PASSWORD_FILE": "/nonexistent/pw"}, "PSA_KEY_PASSWORD_FILE"),
     ],

@@ -37,6 +37,7 @@ class HomeFacts:
     quota: Mapping[str, Any] | None
     backlog: Mapping[str, int]
     locale: str = "en-GB"
+    poll_path: Mapping[str, Any] | None = None  # the poller's `poll_path` state
 
 
 def when_of(value: object) -> dt.datetime | None:
@@ -136,6 +137,19 @@ def pipeline_lines(facts: HomeFacts) -> list[str]:
         )
     else:
         status.append(texts.HOME_QUOTA_UNKNOWN)
+    path = facts.poll_path or {}
+    if path.get("fallback"):
+        status.append(
+            texts.HOME_PATH_FALLBACK.format(
+                since=slack_date(when_of(path.get("since"))),
+                reason=escape(path.get("reason") or "?"),
+                next_probe=slack_date(when_of(path.get("next_probe"))),
+            )
+        )
+    elif path.get("path") == "fleet":
+        status.append(texts.HOME_PATH_FLEET)
+    elif path.get("path") == "vehicle":
+        status.append(texts.HOME_PATH_VEHICLE)
     if facts.backlog:
         status.append(
             texts.HOME_BACKLOG.format(

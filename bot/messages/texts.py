@@ -308,6 +308,12 @@ HOME_POLL_NEVER = "*Last poll:* not yet"
 HOME_NEXT_POLL = "*Next poll:* {when}"
 HOME_QUOTA = "*API quota left today:* {remaining} of {limit}"
 HOME_QUOTA_UNKNOWN = "*API quota left today:* unknown (no API call yet)"
+HOME_PATH_FLEET = "*Polling:* the fleet-wide alert collection (a few calls a cycle)"
+HOME_PATH_VEHICLE = "*Polling:* vehicle by vehicle (`FLEETBOT_POLL_BY=vehicle`)"
+HOME_PATH_FALLBACK = (
+    ":warning: *Polling:* vehicle by vehicle since {since}, because the API refuses the "
+    "fleet-wide alert collection ({reason}); asked again {next_probe}"
+)
 HOME_BACKLOG = "*Deliveries:* {counts}"
 HOME_BACKLOG_NONE = "*Deliveries:* none yet"
 HOME_PARKED = ":double_vertical_bar: *Parked routes:* {channels}"

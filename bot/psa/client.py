@@ -64,6 +64,8 @@ ACCEPT_GEO = "application/vnd.geo+json, application/hal+json;q=0.9, application/
 DEFAULT_BURST_LIMIT = 100
 MAX_PAGE_SIZE = 60
 NO_DATA_CODES = frozenset({40400, 40410})
+#: statuses by which a gateway says it does not serve an operation at all (not "no data")
+REFUSAL_STATUSES = frozenset({405, 410, 501})
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=10.0)
 DEFAULT_MAX_CONNECTIONS = 32
 ALERT_MONITOR_LABEL = "fleetbot-alerts"
@@ -377,6 +379,24 @@ class PsaClient:
             params=params,
             more_pages=more_pages,
             vid=vid,
+        )
+
+    def fleet_alerts(
+        self,
+        windows: Sequence[tuple[datetime | None, datetime | None]] = (),
+        page_size: int = MAX_PAGE_SIZE,
+        *,
+        more_pages: Callable[[int], bool] | None = None,
+    ) -> Iterator[Alert]:
+        """Every vehicle's alerts in one collection, matching any of ``windows`` (all if none).
+
+        Deprecated since 3.17 but still in the 3.19.2 spec; each alert names its vehicle in
+        ``_links.vehicle``. A refusal raises (see :func:`refuses_route`); "no data" is empty.
+        """
+        params = self._page_params("fleet_alerts", page_size)
+        params += [("timestamps", interval(since, until)) for since, until in windows]
+        return self._collection(
+            "fleet_alerts", "alerts", Alert.from_api, params=params, more_pages=more_pages
         )
 
     def alert(self, vid: str, aid: str) -> Alert:
@@ -699,7 +719,7 @@ class PsaClient:
             raise _Retry(limited, retry_after)
         if status >= 500:
             unavailable = ApiUnavailable(message(SERVER_FAILED), **kwargs)
-            if not idempotent:
+            if not idempotent or status == 501:  # "not implemented" will not change on retry
                 raise unavailable
             if retry_after is not None and retry_after > self.retry.max_retry_after:
                 raise unavailable
@@ -810,6 +830,17 @@ class PsaClient:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+def refuses_route(exc: ApiError) -> bool:
+    """True when the gateway does not serve the operation: 405, 410, 501, or a 404 without xError.
+
+    The gateway's own 404 ("No resources match requested URI") carries no xError code; a 404
+    with 40400/40410 is "no data" and any other xError code names a missing resource.
+    """
+    if exc.status in REFUSAL_STATUSES:
+        return True
+    return exc.status == 404 and exc.code is None
 
 
 def _as_int(value: object) -> int | None:

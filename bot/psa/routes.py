@@ -61,6 +61,8 @@ ROUTES: dict[str, Route] = {
             "/fleet/vehicles/{vid}/alerts",
             ("quickguide",),
         ),
+        # the fleet-wide alert collection: deprecated since 3.17, still in the 3.19.2 spec
+        Route("fleet_alerts", "GET", "/fleets/{fid}/alerts", "/fleet/alerts"),
         Route(
             "alert",
             "GET",

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.alerts.poller import POLL_PATH
 from bot.messages.home import HomeFacts, home_view, when_of
 from bot.slack import handling
 from bot.slack.context import SlackServices
@@ -26,6 +27,7 @@ def home_facts(services: SlackServices) -> HomeFacts:
         quota=ledger.get_state("quota"),
         backlog=ledger.counts(),
         locale=services.locale,
+        poll_path=ledger.get_state(POLL_PATH),
     )
 
 

@@ -68,6 +68,9 @@ def pipeline(certs: SandboxCerts, tmp_path: Path) -> Iterator[Pipeline]:
             tmp_path / "f.db",
             FLEETBOT_ALERT_CHANNEL=FALLBACK,
             FLEETBOT_POLL_INTERVAL="1",
+            # Per-vehicle here: these tests use per-vehicle knobs (injected records, paging,
+            # stops); test_poller.py checks the fleet path ingests exactly the same.
+            FLEETBOT_POLL_BY="vehicle",
         )
         fleetbot = build_fleetbot(
             settings,

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
 
-from bot.alerts.poller import Poller, QuotaBudget
+from bot.alerts.poller import MAX_WINDOWS, Poller, PollReport, QuotaBudget, reach_back
 from bot.alerts.routing import AlertRouter
-from bot.store import StoredAlert
+from bot.config import Settings
+from bot.directory import VehicleDirectory
+from bot.psa.client import PsaClient
+from bot.sandbox.psa import PsaSandbox, SandboxCerts
+from bot.store import Ledger, StoredAlert
 from tests.alerts.conftest import FALLBACK, Pipeline
+from tests.conftest import FAST_RETRY
 
 HOSTILE_RECORDS: list[object] = [
     # a Java null date in a positive offset and an Infinity: an OverflowError before
@@ -194,3 +202,279 @@ def test_knobs_are_constructor_arguments(pipeline: Pipeline, knob: str) -> None:
     """Both limits can be set where the poller is built."""
     poller = Poller(pipeline.api, pipeline.ledger, router=lambda: lambda a: [], **{knob: 7})
     assert getattr(poller, knob) == 7
+
+
+# ------------------------------------------------------------------ polling by fleet (issue 10)
+
+
+class Clock:
+    """A clock tests move by hand (shared by the sandbox, the ledgers and the pollers)."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@dataclasses.dataclass
+class Twin:
+    """One sandbox polled twice, into two ledgers: by fleet (``auto``) and by vehicle."""
+
+    sandbox: PsaSandbox
+    clock: Clock
+    api: PsaClient
+    fleet: Poller
+    vehicle: Poller
+    fleet_ledger: Ledger
+    vehicle_ledger: Ledger
+
+    def cycle(self) -> tuple[PollReport, PollReport]:
+        """One cycle of each poller at the same moment."""
+        return self.fleet.poll_once(), self.vehicle.poll_once()
+
+    def fleet_requests(self, since: int) -> list[Any]:
+        """Requests to the fleet-wide collection after the first ``since`` ones."""
+        return [r for r in self.sandbox.requests[since:] if r.path.endswith(("/fleet/alerts",))
+                or r.path.endswith(f"/fleets/{self.sandbox.fleet_id}/alerts")]  # fmt: skip
+
+
+def ledger_view(ledger: Ledger) -> dict[str, Any]:
+    """What a poll leaves in the ledger: alerts, cursors and queued deliveries."""
+    db = ledger.database.db
+    alerts = db.execute(
+        "SELECT id, vehicle_id, vin, type, severity, active, started_at, end_at, updated_at,"
+        " payload FROM alerts ORDER BY id"
+    ).fetchall()
+    deliveries = db.execute(
+        "SELECT alert_id, channel, state FROM deliveries ORDER BY alert_id, channel"
+    ).fetchall()
+    return {"alerts": alerts, "cursors": ledger.cursors(), "deliveries": deliveries}
+
+
+@pytest.fixture(params=["fleets", "quickguide"])
+def twin(request: pytest.FixtureRequest, certs: SandboxCerts, tmp_path) -> Iterator[Twin]:
+    """A 25-vehicle sandbox in one API style, a fleet poller and a vehicle poller."""
+    clock = Clock()
+    with PsaSandbox(certs, vehicles=25, clock=clock) as sandbox:
+        env = {**sandbox.env(request.param), "FLEETBOT_DB": str(tmp_path / "unused.db")}
+        api = PsaClient.from_settings(Settings.from_env(env), retry=FAST_RETRY)
+        pollers, ledgers = [], []
+        for mode in ("auto", "vehicle"):
+            ledger = Ledger(tmp_path / f"{mode}.db", clock=clock)
+            directory = VehicleDirectory(api, ledger, clock=clock)
+            pollers.append(
+                Poller(
+                    api,
+                    ledger,
+                    router=lambda ledger=ledger: AlertRouter.from_ledger(ledger, FALLBACK),
+                    refresh_directory=directory.refresh,
+                    budget=QuotaBudget(interval=1),
+                    clock=clock,
+                    poll_by=mode,  # type: ignore[arg-type]
+                )
+            )
+            ledgers.append(ledger)
+        try:
+            yield Twin(sandbox, clock, api, *pollers, *ledgers)
+        finally:
+            api.close()
+            for ledger in ledgers:
+                ledger.close()
+
+
+def test_the_fleet_path_ingests_what_the_vehicle_path_would(twin: Twin) -> None:
+    """Same alerts, cursors and deliveries after a first start and two cycles of changes."""
+    first = twin.cycle()
+    assert [r.path for r in first] == ["fleet", "vehicle"]
+    assert ledger_view(twin.fleet_ledger) == ledger_view(twin.vehicle_ledger)
+    assert first[0].api_calls < first[1].api_calls  # whole history in a few pages, not 25 calls
+    fleet = twin.sandbox.vehicles()
+    open_ids = [a["id"] for a in twin.sandbox.alerts() if a["active"]]
+    twin.clock.advance(minutes=2)
+    for vehicle in fleet[:3]:
+        twin.sandbox.add_alert(vehicle["id"], severity="Critical")
+    twin.sandbox.end_alert(open_ids[0])  # an alert open since before the first cycle ends
+    start = len(twin.sandbox.requests)
+    second = twin.cycle()
+    assert len(twin.fleet_requests(start)) == 1 and second[0].api_calls == 1
+    assert second[1].api_calls == 25
+    assert second[0].new_alerts == second[1].new_alerts == 3
+    assert second[0].ended_alerts == second[1].ended_alerts == 1
+    twin.clock.advance(minutes=30)  # past the overlap: only the open alerts reach back
+    twin.sandbox.add_alert(fleet[5]["id"])
+    third = twin.cycle()
+    assert third[0].new_alerts == third[1].new_alerts == 1
+    assert ledger_view(twin.fleet_ledger) == ledger_view(twin.vehicle_ledger)
+    assert twin.fleet_ledger.get_state("poll_path")["path"] == "fleet"
+
+
+@pytest.mark.parametrize("match_start", [False, True])
+def test_open_alerts_are_reached_back_for_only_when_the_answer_misses_them(
+    twin: Twin, match_start: bool
+) -> None:
+    """Either reading of ``timestamps``: old open alerts' ends are seen, as per vehicle."""
+    twin.sandbox.alerts_match_start = match_start
+    for n, vehicle in enumerate(twin.sandbox.vehicles()[:15]):
+        twin.sandbox.add_alert(vehicle["id"], started_at=twin.clock() - dt.timedelta(hours=5 * n))
+    twin.cycle()
+    twin.clock.advance(hours=2)
+    old = min(twin.fleet_ledger.open_alerts(), key=lambda a: a.started_at or twin.clock())
+    twin.sandbox.end_alert(old.id)
+    start = len(twin.sandbox.requests)
+    report, reference = twin.cycle()
+    asked = twin.fleet_requests(start)
+    windows = [[v for k, v in r.query if k == "timestamps"] for r in asked]
+    assert all(1 <= len(w) <= MAX_WINDOWS for w in windows)
+    if match_start:  # the first answer misses the open alerts older than its window
+        assert len(asked) > 1 and len(windows[0]) == 1
+    else:
+        assert len(asked) == 1  # every open alert was in the first answer
+    assert report.ended_alerts == reference.ended_alerts == 1
+    stored = twin.fleet_ledger.alert(old.id)
+    assert stored is not None and not stored.active
+    assert ledger_view(twin.fleet_ledger) == ledger_view(twin.vehicle_ledger)
+
+
+@pytest.mark.parametrize("status", [404, 405, 410, 501])
+def test_a_refusal_falls_back_once_and_is_probed_daily(
+    twin: Twin, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refused: per-vehicle at once, one warning in words, state recorded, asked again a day on."""
+    twin.sandbox.refuse_fleet_alerts(status)
+    with caplog.at_level(logging.INFO, logger="bot.alerts.poller"):
+        report, _ = twin.cycle()
+        assert report.path == "vehicle" and report.errors == 0
+        assert ledger_view(twin.fleet_ledger) == ledger_view(twin.vehicle_ledger)
+        state = twin.fleet_ledger.get_state("poll_path")
+        assert state["fallback"] is True and state["path"] == "vehicle"
+        assert f"HTTP {status}" in state["reason"]
+        warned = [r for r in caplog.records if "refuses the fleet-wide" in r.getMessage()]
+        assert len(warned) == 1 and "vehicle by vehicle" in warned[0].getMessage()
+        for hours in (1, 22):  # no probe before a day has passed
+            twin.clock.advance(hours=hours)
+            start = len(twin.sandbox.requests)
+            assert twin.fleet.poll_once().path == "vehicle"
+            assert twin.fleet_requests(start) == []
+        twin.clock.advance(hours=1, minutes=1)
+        start = len(twin.sandbox.requests)
+        assert twin.fleet.poll_once().path == "vehicle"  # probed, still refused
+        assert len(twin.fleet_requests(start)) == 1
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [r for r in warnings if "refuses the fleet-wide" in r.getMessage()] == warned
+        twin.sandbox.refuse_fleet_alerts(None)
+        twin.clock.advance(days=1, minutes=1)
+        assert twin.fleet.poll_once().path == "fleet"
+    assert twin.fleet_ledger.get_state("poll_path")["fallback"] is False
+    assert any("serves the fleet-wide" in r.getMessage() for r in caplog.records)
+
+
+def test_a_fallback_survives_a_restart_until_its_probe(twin: Twin) -> None:
+    """A new process reads the fallback from the ledger instead of asking at once."""
+    twin.sandbox.refuse_fleet_alerts(405)
+    twin.fleet.poll_once()
+    again = Poller(
+        twin.api, twin.fleet_ledger, router=twin.fleet.router, clock=twin.clock, poll_by="auto"
+    )
+    assert again.path_state() == twin.fleet.path_state()
+    start = len(twin.sandbox.requests)
+    again.poll_once()
+    assert twin.fleet_requests(start) == []
+
+
+def test_no_data_from_the_collection_is_not_a_refusal(twin: Twin) -> None:
+    """Nothing in the window (404 40400): the fleet path stays, cursors move."""
+    twin.fleet.poll_once()
+    for alert in twin.sandbox.alerts():
+        if alert["active"]:
+            twin.sandbox.end_alert(alert["id"])
+    twin.clock.advance(minutes=1)
+    twin.fleet.poll_once()  # sees the ends
+    twin.clock.advance(hours=1)
+    twin.fleet.poll_once()  # the ends are still inside the overlap
+    twin.clock.advance(hours=1)
+    before = twin.fleet_ledger.cursors()
+    start = len(twin.sandbox.requests)
+    twin.sandbox.reset_stats()
+    report = twin.fleet.poll_once()
+    assert report.path == "fleet" and report.errors == 0 and report.api_calls == 1
+    assert len(twin.fleet_requests(start)) == 1
+    assert dict(twin.sandbox.stats.by_status) == {404: 1}  # the collection said "no data"
+    assert twin.fleet_ledger.get_state("poll_path")["fallback"] is False
+    after = twin.fleet_ledger.cursors()
+    assert all(after[v] > before[v] for v in before)
+
+
+def test_forced_fleet_never_falls_back(twin: Twin) -> None:
+    """FLEETBOT_POLL_BY=fleet: a refusal is every vehicle's error and cursors stay."""
+    twin.fleet.poll_once()
+    before = twin.fleet_ledger.cursors()
+    twin.fleet.poll_by = "fleet"
+    twin.sandbox.refuse_fleet_alerts(404)
+    twin.clock.advance(minutes=1)
+    report = twin.fleet.poll_once()
+    assert report.path == "fleet" and report.errors == 25
+    assert twin.fleet_ledger.cursors() == before
+
+
+def test_an_unknown_vehicle_refreshes_the_directory_and_is_polled(twin: Twin) -> None:
+    """An alert of a vehicle new to the fleet: directory refreshed, that vehicle polled as new."""
+    twin.fleet.poll_once()
+    twin.sandbox.add_vehicles(1)
+    newcomer = twin.sandbox.vehicles()[-1]
+    twin.clock.advance(minutes=1)
+    fresh = twin.sandbox.add_alert(newcomer["id"], severity="Critical")
+    report = twin.fleet.poll_once()
+    assert report.vehicles == 26 and report.errors == 0
+    assert newcomer["id"] in twin.fleet_ledger.cursors()
+    stored = twin.fleet_ledger.alert(fresh["id"])
+    assert stored is not None and stored.vehicle_id == newcomer["id"]
+    assert any(d[0] == fresh["id"] for d in ledger_view(twin.fleet_ledger)["deliveries"])
+
+
+def test_the_budget_plans_from_pages_not_vehicles(twin: Twin) -> None:
+    """A fleet cycle's cost is its pages: 1,000 vehicles at 60 s fit a 100,000/day quota."""
+    twin.fleet.poll_once()
+    twin.clock.advance(minutes=1)
+    report = twin.fleet.poll_once()
+    assert report.cycle_cost() == report.api_calls == 1
+    budget = QuotaBudget(interval=60)
+    assert budget.effective_interval(report.cycle_cost(), 100_000) == 60
+    by_vehicle = twin.vehicle.poll_once()
+    assert by_vehicle.cycle_cost() == 25
+
+
+def test_reach_back_puts_ten_short_windows_in_a_request() -> None:
+    """One window per distinct start, a second either side, at most ``limit`` per request."""
+    base = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
+    starts = [base - dt.timedelta(hours=h) for h in range(23)] + [base]
+    queries = reach_back(starts, limit=10)
+    assert [len(q) for q in queries] == [10, 10, 3]
+    flat = [w for q in queries for w in q]
+    assert flat == sorted(flat)
+    for at in starts:
+        assert any(lo < at < hi for lo, hi in flat if hi is not None)
+    assert reach_back([]) == []
+
+
+def test_reach_back_never_brings_back_other_vehicles_pruned_alerts(twin: Twin) -> None:
+    """A window around one vehicle's old open alert returns others' alerts alive then: not new."""
+    now = twin.clock()
+    fleet = twin.sandbox.vehicles()
+    gone, other = fleet[0]["id"], fleet[1]["id"]
+    twin.sandbox.add_alert(gone, started_at=now - dt.timedelta(days=20))
+    old = twin.sandbox.add_alert(other, started_at=now - dt.timedelta(days=20, hours=1))
+    twin.sandbox.end_alert(old["id"], at=now - dt.timedelta(days=19))
+    twin.fleet.poll_once()
+    assert twin.fleet_ledger.alert(old["id"]) is not None
+    twin.sandbox.remove_vehicle(gone)  # its open alert leaves the answer: reached back for
+    with twin.fleet_ledger.database.transaction() as db:  # as retention pruning would
+        db.execute("DELETE FROM alerts WHERE id = ?", [old["id"]])
+    twin.clock.advance(minutes=1)
+    start = len(twin.sandbox.requests)
+    report = twin.fleet.poll_once()
+    assert len(twin.fleet_requests(start)) == 2  # since/, then the reach-back
+    assert report.new_alerts == 0 and twin.fleet_ledger.alert(old["id"]) is None

@@ -18,6 +18,7 @@ import pytest
 from bot.config import Settings
 from bot.errors import (
     ApiAuthError,
+    ApiError,
     ApiResponseError,
     ApiUnavailable,
     CertificateError,
@@ -26,7 +27,7 @@ from bot.errors import (
     NotFound,
     RateLimited,
 )
-from bot.psa.client import PsaClient, _retry_after, build_alert_monitor
+from bot.psa.client import PsaClient, _retry_after, build_alert_monitor, refuses_route
 from bot.psa.tls import build_ssl_context
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from tests import specs
@@ -65,6 +66,11 @@ def _full_tour(client: PsaClient, sandbox: PsaSandbox) -> None:
     assert one.type_key[0].isupper() and one.type_key[1:] == one.type[1:]
     if client.style == "fleets":
         assert one.type_key == "AddWasherFluid"
+    everyone = list(client.fleet_alerts())
+    assert {a.id for a in everyone} == {a["id"] for a in sandbox.alerts()}
+    assert all(
+        a.vehicle_id in expected and a.vin == expected[a.vehicle_id]["vin"] for a in everyone
+    )
     trips = list(client.trips(vid, datetime.now(UTC) - timedelta(days=60)))
     assert trips and all(t.distance_km is not None for t in trips)
     assert client.trip(vid, trips[0].id).id == trips[0].id
@@ -661,3 +667,50 @@ def test_broken_next_link_is_an_api_error(href: str) -> None:
         client = PsaClient(http=http, client_id="cid", fleet_id="F", retry=FAST_RETRY)
         with pytest.raises(ApiResponseError):
             list(client.vehicles())
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_fleet_alerts_send_each_window_as_a_timestamps_value(
+    style: str, sandbox: PsaSandbox, make_client: ClientFactory
+) -> None:
+    """Windows become repeated ``timestamps`` keys; the answer is their union."""
+    client = make_client(style)
+    now = datetime.now(UTC)
+    early = sandbox.add_alert(sandbox.vehicles()[0]["id"], started_at=now - timedelta(days=40))
+    late = sandbox.add_alert(sandbox.vehicles()[1]["id"], started_at=now - timedelta(minutes=1))
+    windows = [
+        (now - timedelta(days=40, seconds=1), now - timedelta(days=39, hours=23)),
+        (now - timedelta(minutes=2), None),
+    ]
+    got = {a.id for a in client.fleet_alerts(windows, page_size=5)}
+    assert {early["id"], late["id"]} <= got
+    sent = [r for r in sandbox.requests if r.path.endswith("/alerts")]
+    assert [k for k, _ in sent[0].query].count("timestamps") == 2
+
+
+@pytest.mark.parametrize("status", [404, 405, 410, 501])
+def test_a_refused_fleet_collection_raises_a_refusal_at_once(
+    status: int, sandbox: PsaSandbox, make_client: ClientFactory
+) -> None:
+    """The gateway's refusal is raised unretried and recognised; "no data" stays empty."""
+    client = make_client()
+    sandbox.refuse_fleet_alerts(status)
+    with pytest.raises(ApiError) as caught:
+        list(client.fleet_alerts())
+    assert caught.value.status == status and refuses_route(caught.value)
+    assert client.calls == 1  # 501 "not implemented" is not retried like other 5xx
+    sandbox.refuse_fleet_alerts(None)
+    future = datetime.now(UTC) + timedelta(days=400)
+    assert (
+        list(client.fleet_alerts([(future - timedelta(days=800), future - timedelta(days=799))]))
+        == []
+    )
+
+
+def test_only_gateway_refusals_count_as_refusals() -> None:
+    """A 404 with an xError code (no data, unknown fleet) or a 5xx is not a refusal."""
+    assert refuses_route(NotFound("x", status=404))
+    assert not refuses_route(NoData("x", status=404, code=40400))
+    assert not refuses_route(NotFound("x", status=404, code=40450))
+    assert not refuses_route(ApiUnavailable("x", status=503))
+    assert refuses_route(ApiUnavailable("x", status=501))

@@ -16,6 +16,7 @@ OPERATIONS = {
     "last_position",
     "alerts",
     "alert",
+    "fleet_alerts",
     "trips",
     "trip",
     "monitors",
@@ -50,6 +51,7 @@ def test_every_operation_of_the_brief_is_routed() -> None:
             "/fleets/F1/vehicles/V1/alerts/A1",
             "/fleet/vehicles/V1/alerts/A1",
         ),
+        ("fleet_alerts", {}, "/fleets/F1/alerts", "/fleet/alerts"),
         ("trips", {"vid": "V1"}, "/fleets/F1/vehicles/V1/trips", "/fleet/vehicles/V1/trips"),
         (
             "trip",

@@ -878,6 +878,16 @@ def test_v3_responses_match_the_spec(api: Api, sandbox: PsaSandbox, v3_spec: Any
         ("GET", base + "/trips", [("pageSize", "3")], None),
         ("GET", base + f"/trips/{trip_id}", None, None),
         ("GET", fleet_path(sandbox, "/alerts"), None, None),
+        ("GET", fleet_path(sandbox, "/alerts"), [("pageSize", "2"), ("indexRange", "1-")], None),
+        (
+            "GET",
+            fleet_path(sandbox, "/alerts"),
+            [
+                ("timestamps", "2026-11-01T00:00:00Z/2026-11-02T00:00:00Z"),
+                ("timestamps", "2026-11-19T00:00:00Z/"),
+            ],
+            None,
+        ),
         ("GET", fleet_path(sandbox, f"/vehicles/{quiet['id']}/alerts"), None, None),  # 404
         ("GET", fleet_path(sandbox, "/vehicles/nope"), None, None),  # 404 xError
         ("GET", fleet_path(sandbox, "/vehicles"), [("pageSize", "99")], None),  # 400 xError
@@ -938,6 +948,12 @@ def test_quickguide_responses_match_the_2019_spec(
         ("GET", f"/fleet/vehicles/{vid}/alerts/{alert_id}", None, None),
         ("GET", f"/fleet/vehicles/{vid}/trips", [("pageSize", "2")], None),
         ("GET", f"/fleet/vehicles/{vid}/trips/{trip_id}", None, None),
+        (
+            "GET",
+            "/fleet/alerts",
+            [("pageSize", "3"), ("timestamps", "2026-11-01T00:00:00Z/")],
+            None,
+        ),
         ("GET", "/fleet/vehicles/nope", None, None),
         (
             "POST",
@@ -976,3 +992,56 @@ def test_spec_loader_repairs_known_defects(v3_spec: Any) -> None:
     assert specs.spec_url(v3_spec, "https://127.0.0.1:1/connectedcar/v3/fleets?a=1") == (
         "https://api-cert.groupe-psa.com/connectedcar/v3/fleets?a=1"
     )
+
+
+# ------------------------------------------------------------------ the fleet-wide alerts
+
+
+def test_fleet_alerts_page_through_every_vehicle(api: Api, sandbox: PsaSandbox) -> None:
+    """The fleet collection pages oldest first over every vehicle's alerts, filtered like theirs."""
+    status, body = api.get(fleet_path(sandbox, "/alerts"), [("pageSize", "7")])
+    seen = body["_embedded"]["alerts"]
+    while "next" in body["_links"]:
+        status, body = api.follow(body["_links"]["next"]["href"])
+        assert status == 200
+        seen += body["_embedded"]["alerts"]
+    assert [a["id"] for a in seen] == [a["id"] for a in sandbox.alerts()]
+    assert len({a["vin"] for a in seen}) > 1
+    assert all(a["_links"]["vehicle"]["href"].split("/")[-1] for a in seen)
+    window = [("timestamps", "2026-11-20T00:00:00Z/")]
+    status, body = api.get(fleet_path(sandbox, "/alerts"), window)
+    expected = {
+        a["id"] for a in sandbox.alerts() if a["active"] or a["endAt"] >= "2026-11-20T00:00:00Z"
+    }
+    assert status == 200 and {a["id"] for a in body["_embedded"]["alerts"]} == expected
+
+
+@pytest.mark.parametrize("style", ["fleets", "quickguide"])
+@pytest.mark.parametrize(
+    ("refusal", "message"),
+    [
+        (404, "No resources match requested URI"),
+        (405, "not allowed"),
+        (410, "no longer available"),
+        (501, "not implemented"),
+    ],
+)
+def test_the_gateway_can_refuse_the_fleet_alerts(
+    api: Api, sandbox: PsaSandbox, style: str, refusal: int, message: str
+) -> None:
+    """Each refusal is a gateway body without xError code; other operations are unaffected."""
+    sandbox.refuse_fleet_alerts(refusal)
+    path, header = (
+        (fleet_path(sandbox, "/alerts"), None)
+        if style == "fleets"
+        else ("/fleet/alerts", {"fleet-id": sandbox.fleet_id})
+    )
+    status, body = api.get(path, headers=header)
+    assert status == refusal and "code" not in body
+    assert body["httpCode"] == str(refusal) and message in body["moreInformation"]
+    vehicle = first_vehicle_with(sandbox, alerts=True)
+    assert api.get(fleet_path(sandbox, f"/vehicles/{vehicle['id']}/alerts"))[0] == 200
+    sandbox.refuse_fleet_alerts(None)
+    assert api.get(path, headers=header)[0] == 200
+    with pytest.raises(ValueError, match="refusal status"):
+        sandbox.refuse_fleet_alerts(500)

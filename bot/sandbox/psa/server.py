@@ -15,7 +15,9 @@ Choices where the vendor documentation is silent (tests and the client rely on t
   ``_links`` hrefs are absolute and never carry ``client_id``.
 - ``timestamps``: an alert matches when its life [startedAt, endAt or still active] meets any
   interval (so ``T/`` returns alerts active since T or ended after T); a trip matches when its
-  ``startedAt`` falls in one. A ``+`` sent raw (decoded as a space) is a 400, as at the gateway.
+  ``startedAt`` falls in one. The spec does not say which; ``alerts_match_start = True`` makes
+  alerts match by ``startedAt`` only, the other reading clients must also survive. A ``+`` sent
+  raw (decoded as a space) is a 400, as at the gateway.
 - Rate limits count accepted requests in sliding windows (1 s and 24 h, monotonic clock);
   ``stats.peak_per_second`` counts every request received in any 1 s window.
 - Faults: one draw per accepted request from ``random.Random(fault_seed)`` against the
@@ -26,6 +28,9 @@ Choices where the vendor documentation is silent (tests and the client rely on t
   :meth:`PsaSandbox.set_alert_page` replaces its alerts answer with raw bytes, and
   :meth:`PsaSandbox.set_endless_alerts` gives every alerts page a fresh next link.
   :meth:`PsaSandbox.push_raw_alert` sends a raw record to running alert monitors.
+- The fleet-wide alert collection (``/fleets/{fid}/alerts``, ``/fleet/alerts``) is served as
+  specified (deprecated since 3.17); :meth:`PsaSandbox.refuse_fleet_alerts` makes the gateway
+  refuse it the ways a real one may: 404 with its own body, 405, 410 or 501.
 """
 
 from __future__ import annotations
@@ -76,6 +81,16 @@ MSG_BAD_CREDENTIALS = (
 )
 MSG_RATE_LIMIT = "Rate Limit exceeded"
 MSG_NO_RESOURCE = "No resources match requested URI"
+MSG_NOT_ALLOWED = "The method is not allowed for the requested URL."
+MSG_GONE = "The requested resource is no longer available."
+MSG_NOT_IMPLEMENTED = "The requested operation is not implemented."
+#: how the gateway may refuse an operation it does not serve (status → reason, detail)
+REFUSALS: dict[int, tuple[str, str]] = {
+    404: ("Not Found", MSG_NO_RESOURCE),
+    405: ("Method Not Allowed", MSG_NOT_ALLOWED),
+    410: ("Gone", MSG_GONE),
+    501: ("Not Implemented", MSG_NOT_IMPLEMENTED),
+}
 MSG_BAD_GATEWAY = "The backend server did not answer in time."
 MSG_UNAVAILABLE = "The service is temporarily unavailable, try again later."
 # Application (xError) messages.
@@ -479,6 +494,7 @@ class PsaSandbox:
         self.malformed_rate = 0.0
         self.throttle_rate = 0.0
         self.hang_seconds = 30.0
+        self.alerts_match_start = False  # timestamps match an alert's start, not its life
         self.host = host
         self.port = port
         self.clock = clock or _utc_now
@@ -499,6 +515,7 @@ class PsaSandbox:
         self._injected: dict[str, list[object]] = {}  # vehicle id → raw alert records
         self._alert_pages: dict[str, bytes] = {}  # vehicle id → raw alerts answer
         self._endless: set[str] = set()  # vehicle ids whose alerts never stop paging
+        self._fleet_alerts_refusal: int | None = None  # gateway status refusing fleet alerts
         self._basic = "Basic " + base64.b64encode(
             f"{credentials.username}:{credentials.password}".encode()
         ).decode("ascii")
@@ -730,6 +747,17 @@ class PsaSandbox:
                 self._endless.add(vid)
             else:
                 self._endless.discard(vid)
+
+    def refuse_fleet_alerts(self, status: int | None = 404) -> None:
+        """Make the gateway refuse the fleet-wide alert collection with ``status``; None serves it.
+
+        404 answers the gateway's own body ("No resources match requested URI"), as for a path
+        it does not know; 405, 410 and 501 answer a gateway body with that status.
+        """
+        if status is not None and status not in REFUSALS:
+            raise ValueError(f"refusal status must be one of {sorted(REFUSALS)}, not {status}")
+        with self._lock:
+            self._fleet_alerts_refusal = status
 
     def push_raw_alert(self, vin: str, record: object) -> None:
         """Send ``record`` as the changed alert of a vehicle to every running alert monitor."""
@@ -1020,6 +1048,8 @@ class PsaSandbox:
         windows = self._windows(ctx)
         if windows is None:
             return records
+        if self.alerts_match_start:
+            return [a for a in records if data.within(windows, a.started_at)]
         return [a for a in records if data.overlaps(windows, a.started_at, a.end_at)]
 
     def _op_alerts(self, ctx: _Ctx) -> _Response:
@@ -1053,6 +1083,9 @@ class PsaSandbox:
         return _Response(200, _json(body), HAL)
 
     def _op_fleet_alerts(self, ctx: _Ctx) -> _Response:
+        refusal = self._fleet_alerts_refusal
+        if refusal is not None:
+            return _gateway(refusal, *REFUSALS[refusal])
         present = [a for a in self._fleet.fleet_alerts() if a.vehicle_id not in self._away]
         records = self._filter_alerts(ctx, present)
         return self._page(ctx, records, self._render_alert(ctx), "alerts")

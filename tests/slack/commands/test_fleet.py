@@ -59,6 +59,21 @@ def test_fleet_status_without_a_vehicle_shows_the_pipeline(world: World) -> None
     assert "25 vehicles" in text and "99,000 of 100000" in text
 
 
+def test_fleet_status_says_how_the_fleet_is_polled_and_why_it_fell_back(world: World) -> None:
+    """A gateway refusing the fleet-wide collection shows in words, with the next probe."""
+    world.fleetbot.poller.poll_once()
+    text = all_text(reply(world.driver.command("/fleet", "status")))
+    assert "the fleet-wide alert collection" in text
+    world.sandbox.refuse_fleet_alerts(405)
+    try:
+        world.fleetbot.poller.poll_once()
+    finally:
+        world.sandbox.refuse_fleet_alerts(None)
+    text = all_text(reply(world.driver.command("/fleet", "status")))
+    assert "vehicle by vehicle since <!date^" in text
+    assert "refuses the fleet-wide alert collection" in text and "asked again <!date^" in text
+
+
 def test_fleet_where(world: World) -> None:
     """Last position with a map link and a Slack date."""
     vin = world.vehicle()["vin"]
