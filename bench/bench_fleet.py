@@ -28,13 +28,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.slack.directory import VehicleDirectory
-
 from bench.bench_poll import _cpu_floor
 from bench.common import Row, SandboxProcess, fmt, print_rows, section, update_results
 from bot.alerts.poller import DAY, Poller, PollReport, QuotaBudget
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
+from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient
 from bot.store import Ledger
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
@@ -46,11 +47,14 @@ class AlertsPart(LedgerPart):
 
         Replays and out-of-order events never move an alert back: an ended alert stays ended,
         and a record whose ``updated_at`` is older than the one we hold changes nothing.
+        Records the ledger already holds unchanged (see :meth:`_changed`) are left out before
+        the write lock is taken: a poll returns every still-active alert each cycle.
         """
         now = iso(self.clock())
         new = ended = queued = held = stale = 0
+        batch = self._changed(list(alerts))
         with self.database.transaction() as db:
-            for alert in alerts:
+            for alert in batch:
                 known = one(db, "SELECT active, updated_at FROM alerts WHERE id = ?", [alert.id])
                 values = _alert_values(alert)
                 if known is None:
@@ -100,6 +104,28 @@ class AlertsPart(LedgerPart):
                     pk="vehicle_id",
                 )
         return IngestResult(new, ended, queued, held, stale)
+
+    def _changed(self, batch: list[StoredAlert]) -> list[StoredAlert]:
+        """The records of ``batch`` whose write may change something (one read per batch).
+
+        Left out: records of a stored alert that has ended (it stays ended), and records
+        of a stored open alert with the same ``updated_at`` (known), ``end_at`` and state.
+        A first sighting, an end or a newer update is always kept. Read outside the transaction: a row only moves
+        forward (newer update, ended, or pruned once ended), so what is skipped on this
+        snapshot would still be a no-op against any later state.
+        """
+        if not batch:
+            return batch
+        stored: dict[str, sqlite3.Row] = {}
+        ids = [a.id for a in batch]
+        for chunk in chunks(ids):
+            for row in rows(
+                self.database.db,
+                f"SELECT id, active, updated_at, end_at FROM alerts WHERE id IN ({marks(chunk)})",
+                list(chunk),
+            ):
+                stored[row["id"]] = row
+        return [a for a in batch if (row := stored.get(a.id)) is None or not _same(row, a)]
 
     def alert(self, alert_id: str) -> StoredAlert | None:
         """One alert as last seen."""
@@ -205,6 +231,18 @@ def _alert_values(alert: StoredAlert) -> dict[str, Any]:
         "updated_at": iso(alert.updated_at),
         "payload": json.dumps(alert.payload, default=str),
     }
+
+
+def _same(row: sqlite3.Row, alert: StoredAlert) -> bool:
+    """Whether writing ``alert`` over the stored ``row`` is a no-op (see ``_changed``)."""
+    if not row["active"]:
+        return True  # ended stays ended
+    return (
+        not alert.ended
+        and alert.updated_at is not None
+        and row["updated_at"] == iso(alert.updated_at)
+        and row["end_at"] == iso(alert.end_at)
+    )
 
 
 def _destinations(routed: Iterable[str | Destination]) -> list[Destination]:
