@@ -110,9 +110,9 @@ class AlertsPart(LedgerPart):
 
         Left out: records of a stored alert that has ended (it stays ended), and records
         of a stored open alert with the same ``updated_at`` (known), ``end_at`` and state.
-        A first sighting, an end or a newer update is always kept. Read outside the transaction: a row only moves
-        forward (newer update, ended, or pruned once ended), so what is skipped on this
-        snapshot would still be a no-op against any later state.
+        A first sighting, an end or a newer update is always kept. Read outside the
+        transaction: a row only moves forward (newer update, ended, or pruned once ended), so
+        what is skipped on this snapshot would still be a no-op against any later state.
         """
         if not batch:
             return batch
@@ -125,7 +125,7 @@ class AlertsPart(LedgerPart):
                 list(chunk),
             ):
                 stored[row["id"]] = row
-        return [a for a in batch if (row := stored.get(a.id)) is None or not _same(row, a)]
+        return [a for a in batch if a.id not in stored or not _same(stored[a.id], a)]
 
     def alert(self, alert_id: str) -> StoredAlert | None:
         """One alert as last seen."""

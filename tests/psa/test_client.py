@@ -714,3 +714,16 @@ def test_only_gateway_refusals_count_as_refusals() -> None:
     assert not refuses_route(NotFound("x", status=404, code=40450))
     assert not refuses_route(ApiUnavailable("x", status=503))
     assert refuses_route(ApiUnavailable("x", status=501))
+
+
+def test_the_client_keeps_no_cookies(sandbox: PsaSandbox, make_client: ClientFactory) -> None:
+    client = make_client()
+    jar = client._http.cookies
+    answer = httpx.Response(
+        200,
+        headers={"Set-Cookie": "affinity=node-7; Path=/"},
+        request=httpx.Request("GET", sandbox.base_url + "/fleets"),
+    )
+    jar.extract_cookies(answer)
+    assert len(jar) == 0
+    assert list(client.vehicles())  # and requests still go out (every one with credentials)
