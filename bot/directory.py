@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import ApiError, UserInputError
@@ -81,27 +81,36 @@ class VehicleDirectory:
         self.clock = clock
         self._lock = threading.Lock()
 
-    def refresh(self) -> int:
-        """List the fleet at the API into the ledger; returns how many vehicles it has."""
+    def refresh(self, each: Callable[[Mapping[str, Any]], object] | None = None) -> int:
+        """List the fleet at the API into the ledger; returns how many vehicles it has.
+
+        The listing streams page by page into the ledger (never the whole fleet twice in
+        memory); ``each`` sees every vehicle as its page arrives, so a first poll can start
+        on it before the listing ends. A failed listing leaves the directory as it was.
+        """
         with self._lock:
-            rows: list[dict[str, Any]] = []
-            seen: set[str] = set()
-            for vehicle in self.api.vehicles():
-                vin = vehicle.vin or vehicle.id
-                if not vin or vin in seen:
-                    continue  # the table keys on VIN; a duplicate listing adds nothing
-                seen.add(vin)
-                rows.append(
-                    {
-                        "id": vehicle.id or vin,
-                        "vin": vin,
-                        "brand": vehicle.brand,
-                        "model": vehicle.model,
-                        "energy": ",".join(vehicle.energies) or vehicle.motorization,
-                        "payload": {"label": vehicle.label},
-                    }
-                )
-            return self.ledger.replace_vehicles(rows)
+            return self.ledger.replace_vehicles(self._listing(each))
+
+    def _listing(
+        self, each: Callable[[Mapping[str, Any]], object] | None
+    ) -> Iterator[dict[str, Any]]:
+        seen: set[str] = set()
+        for vehicle in self.api.vehicles():
+            vin = vehicle.vin or vehicle.id
+            if not vin or vin in seen:
+                continue  # the table keys on VIN; a duplicate listing adds nothing
+            seen.add(vin)
+            row = {
+                "id": vehicle.id or vin,
+                "vin": vin,
+                "brand": vehicle.brand,
+                "model": vehicle.model,
+                "energy": ",".join(vehicle.energies) or vehicle.motorization,
+                "payload": {"label": vehicle.label},
+            }
+            if each is not None:
+                each(row)
+            yield row
 
     def entries(self) -> list[VehicleEntry]:
         """The directory, refreshed first when stale (stale data beats none if the API fails)."""

@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal, Protocol
 
 from bot.errors import ApiError, CertificateError, FleetbotError, NoData
@@ -65,6 +65,7 @@ FORCED_REFUSED = (
     "FLEETBOT_POLL_BY=fleet, but the API refuses the fleet-wide alert collection (%s): "
     "no alerts polled; set FLEETBOT_POLL_BY=auto or vehicle"
 )
+DIRECTORY_FAILED = "the directory refresh failed"
 STRANGER = "alerts of vehicle %s (VIN %s) not stored: not in the fleet directory, even refreshed"
 
 PollBy = Literal["auto", "fleet", "vehicle"]
@@ -72,7 +73,14 @@ POLL_PATH = "poll_path"  # ledger state key; shape in Poller.path_state()
 PROBE_EVERY = dt.timedelta(days=1)
 DEFAULT_FLEET_MAX_PAGES = 2_000  # 120,000 alerts: a leasing fleet's first start, not a runaway
 MAX_WINDOWS = 10  # timestamps intervals per request (the gateway caps the repeated key)
+DIRECTORY_PAGE = 60  # vehicles per page of the directory listing (the API's largest page)
 EDGE = dt.timedelta(seconds=1)  # around an open alert's start, whatever the gateway rounds
+
+
+class DirectoryRefresh(Protocol):
+    """Lists the fleet into the ledger; ``each`` sees every vehicle as it is listed."""
+
+    def __call__(self, each: Callable[[Mapping[str, Any]], object] | None = None) -> object: ...
 
 
 class AlertSource(Protocol):
@@ -261,7 +269,7 @@ class Poller:
         ledger: Ledger,
         *,
         router: Callable[[], Router],
-        refresh_directory: Callable[[], object] | None = None,
+        refresh_directory: DirectoryRefresh | None = None,
         budget: QuotaBudget | None = None,
         workers: int = 10,
         overlap: dt.timedelta = dt.timedelta(minutes=10),
@@ -346,14 +354,17 @@ class Poller:
         report = PollReport()
         ends_at = time.monotonic() + self.deadline
         vehicles = self.ledger.vehicles()
-        directory_calls = 0
-        if not vehicles and self.refresh_directory is not None:
+        directory_calls = 0  # before the cycle's counter starts (first start)
+        in_cycle = 0  # directory calls the cycle's counter also counts (made during it)
+        by_fleet = self._fleet_due()
+        # First start per vehicle: poll each vehicle as its directory page arrives.
+        stream = not vehicles and self.refresh_directory is not None and not by_fleet
+        if not vehicles and self.refresh_directory is not None and not stream:
             before = self.api.calls
             self.refresh_directory()
             directory_calls += self.api.calls - before
             vehicles = self.ledger.vehicles()
         cursors = self.ledger.cursors()
-        by_fleet = self._fleet_due()
         planned = self._fleet_calls if by_fleet else len(vehicles)
         quota = self.api.quota
         if not self.budget.can_afford(planned, quota.daily_limit, quota.daily_remaining):
@@ -385,7 +396,7 @@ class Poller:
         if by_fleet:
             fleet = _FleetPass(self, vehicles, cursors, open_alerts, halt)
             results = fleet.run(fetch)
-            directory_calls += fleet.directory_calls
+            in_cycle += fleet.directory_calls
             vehicles = fleet.vehicles
             fleet_note = fleet.note
             if results is None:
@@ -393,7 +404,10 @@ class Poller:
             elif self._refused is not None:
                 log.warning("%s", FLEET_BACK)
                 self._refused = None
-        if results is None:
+        if results is None and stream:
+            report.path = "vehicle"
+            vehicles, results, in_cycle = self._stream(fetch, halted)
+        elif results is None:
             report.path = "vehicle"
             with ThreadPoolExecutor(self.workers, thread_name_prefix="poll") as pool:
                 results = list(pool.map(fetch, vehicles))
@@ -418,7 +432,7 @@ class Poller:
             "; ".join(n for n in (fleet_note, self._cut_short(results, halted)) if n) or None
         )
         report.api_calls = self.api.calls - calls_before + directory_calls
-        spent = max(report.api_calls - directory_calls, 1)
+        spent = max(report.api_calls - directory_calls - in_cycle, 1)
         if report.path == "fleet":
             report.planned_calls = spent
             if report.incomplete == 0:
@@ -435,6 +449,32 @@ class Poller:
         self.ledger.set_state(POLL_PATH, self.path_state())
         log.log(logging.WARNING if report.cut_short else logging.INFO, "%s", report.summary())
         return report
+
+    def _stream(
+        self, fetch: Callable[[Mapping[str, Any]], _Fetched], halted: list[str]
+    ) -> tuple[list[dict[str, Any]], list[_Fetched], int]:
+        """Refresh the directory while polling each vehicle as it is listed.
+
+        Returns the vehicles, their parts and the directory's calls (pages of the listing:
+        the client's counter also counts the alert calls running beside it). Should the
+        listing fail, no new alert call starts and the error is the cycle's, as before.
+        """
+        assert self.refresh_directory is not None
+        listed: list[dict[str, Any]] = []
+        futures: list[Future[_Fetched]] = []
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="poll") as pool:
+
+            def each(vehicle: Mapping[str, Any]) -> None:
+                listed.append(dict(vehicle))
+                futures.append(pool.submit(fetch, listed[-1]))
+
+            try:
+                self.refresh_directory(each=each)
+            except BaseException:
+                halted.append(DIRECTORY_FAILED)
+                raise
+        pages = max(1, -(-len(listed) // DIRECTORY_PAGE))
+        return listed, [f.result() for f in futures], pages
 
     def _fall_back(self, reason: str) -> None:
         """Poll per vehicle until the next probe; said once in words, then only at probes."""

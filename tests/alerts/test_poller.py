@@ -17,6 +17,7 @@ from bot.alerts.poller import MAX_WINDOWS, Poller, PollReport, QuotaBudget, reac
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
 from bot.directory import VehicleDirectory
+from bot.errors import ApiUnavailable
 from bot.psa.client import PsaClient
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.store import Ledger, StoredAlert
@@ -478,3 +479,72 @@ def test_reach_back_never_brings_back_other_vehicles_pruned_alerts(twin: Twin) -
     report = twin.fleet.poll_once()
     assert len(twin.fleet_requests(start)) == 2  # since/, then the reach-back
     assert report.new_alerts == 0 and twin.fleet_ledger.alert(old["id"]) is None
+
+
+@pytest.fixture
+def first_start(certs: SandboxCerts, tmp_path) -> Iterator[tuple[PsaSandbox, PsaClient, Ledger]]:
+    """A 150-vehicle sandbox (3 directory pages) with a small latency, and an empty ledger."""
+    with PsaSandbox(certs, vehicles=150, latency=0.01) as sandbox:
+        env = {**sandbox.env(), "FLEETBOT_DB": str(tmp_path / "unused.db")}
+        api = PsaClient.from_settings(Settings.from_env(env), retry=FAST_RETRY)
+        ledger = Ledger(tmp_path / "first.db")
+        try:
+            yield sandbox, api, ledger
+        finally:
+            api.close()
+            ledger.close()
+
+
+def per_vehicle(api: PsaClient, ledger: Ledger, refresh: Any) -> Poller:
+    return Poller(
+        api,
+        ledger,
+        router=lambda: AlertRouter.from_ledger(ledger, FALLBACK),
+        refresh_directory=refresh,
+        budget=QuotaBudget(interval=1),
+        poll_by="vehicle",
+    )
+
+
+def test_a_first_start_polls_vehicles_while_the_directory_is_listed(
+    first_start: tuple[PsaSandbox, PsaClient, Ledger],
+) -> None:
+    """Alert calls start before the listing's last page; the outcome is a full first cycle."""
+    sandbox, api, ledger = first_start
+    report = per_vehicle(api, ledger, VehicleDirectory(api, ledger).refresh).poll_once()
+    paths = [r.path for r in sandbox.requests]
+    listing = [i for i, p in enumerate(paths) if p.endswith("/vehicles")]
+    first_alerts = next(i for i, p in enumerate(paths) if p.endswith("/alerts"))
+    assert len(listing) == 3 and first_alerts < listing[-1]
+    assert report.vehicles == 150 and report.errors == 0 and report.incomplete == 0
+    assert report.api_calls == len(paths) == 153 and report.planned_calls == 150
+    assert len(ledger.vehicles()) == 150 and len(ledger.cursors()) == 150
+    stored = {a.id for a in ledger.open_alerts()}
+    assert stored == {a["id"] for a in sandbox.alerts() if a["active"]}
+
+
+def test_a_directory_listing_that_fails_midway_changes_nothing(
+    first_start: tuple[PsaSandbox, PsaClient, Ledger],
+) -> None:
+    """No directory, alert or cursor is written, and no alert call starts after the failure."""
+    sandbox, api, ledger = first_start
+    directory = VehicleDirectory(api, ledger)
+
+    def failing(each: Callable[[Any], object] | None = None) -> int:
+        listed = 0
+
+        def counted(vehicle: Any) -> None:
+            nonlocal listed
+            listed += 1
+            if listed > 70:  # on the second page
+                raise ApiUnavailable("the listing broke off")
+            assert each is not None
+            each(vehicle)
+
+        return directory.refresh(each=counted)
+
+    with pytest.raises(ApiUnavailable):
+        per_vehicle(api, ledger, failing).poll_once()
+    alert_calls = [r for r in sandbox.requests if r.path.endswith("/alerts")]
+    assert len(alert_calls) <= 70
+    assert ledger.vehicles() == [] and ledger.cursors() == {} and ledger.open_alerts() == []
