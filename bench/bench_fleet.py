@@ -87,7 +87,9 @@ def _pollers(settings: Settings, work: Path) -> tuple[PsaClient, dict[str, Any]]
     return api, made
 
 
-def compare(vehicles: int = 1000, latency: float = 0.05, burst: int = 100) -> dict[str, Any]:
+def compare(
+    vehicles: int = 1000, latency: float = 0.05, burst: int = 100, floor_requests: int = 200
+) -> dict[str, Any]:
     """Both paths over one sandbox: calls, cycle times, the bound ratio and the CPU ratio."""
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         work = Path(tmp)
@@ -111,7 +113,7 @@ def compare(vehicles: int = 1000, latency: float = 0.05, burst: int = 100) -> di
                 fleet_dir.refresh()
                 f_first = _cycle(sandbox, fleet)
                 f_steady = [_cycle(sandbox, fleet) for _ in range(3)]
-                floor = _cpu_floor(sandbox, settings, 200)
+                floor = _cpu_floor(sandbox, settings, floor_requests)
             finally:
                 api.close()
                 for _, _, ledger in made.values():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import bench_delivery, bench_memory, bench_poll, bench_quota
+from bench import bench_delivery, bench_fleet, bench_memory, bench_poll, bench_quota
 from bench.common import Row, section, update_results
 
 
@@ -27,6 +27,20 @@ def test_poll_bench_runs_small() -> None:
     assert figures["cpu_ms_per_request"] > 0 and figures["floor_httpx_cpu_ms"] > 0
     assert figures["speedup"] > 0
     assert {r.verdict for r in bench_poll.rows(figures)} <= {"pass", "MISS", "info"}
+
+
+@pytest.mark.timeout(90)
+def test_fleet_bench_runs_small() -> None:
+    """70 vehicles: the fleet path takes a page or two, the per-vehicle first start 70 + 2."""
+    figures = bench_fleet.compare(vehicles=70, latency=0.0, floor_requests=5)
+    assert figures["vehicle_first_requests"] == 72  # the directory's 2 pages included
+    assert figures["vehicle_calls"] == 70
+    assert 1 <= figures["fleet_calls"] < 70
+    assert figures["cpu_ms"] > 0 and figures["floor_ms"] > 0
+    figures["latency_p"] = bench_fleet.latencies(figures, alerts=100)
+    figures.update(bench_fleet.leasing(vehicles=120, latency=0.0))
+    assert figures["leasing_refresh"][1] == 2 and figures["leasing_steady"][0] >= 1
+    assert {r.verdict for r in bench_fleet.rows(figures)} <= {"pass", "MISS", "info"}
 
 
 @pytest.mark.timeout(60)
