@@ -81,6 +81,31 @@ def acknowledge(services: SlackServices, client: WebClient, click: Click) -> Mes
     return None
 
 
+def acknowledge_from_home(
+    services: SlackServices, client: WebClient, user: str, channel: str, alert_id: str
+) -> bool:
+    """The App Home's Acknowledge: as on the alert's own message (edit, one thread reply)."""
+    row = services.ledger.delivery(alert_id, channel)
+    if row is None or not row.slack_ts:
+        return False
+    first, _by, at = services.ledger.acknowledge(alert_id, channel, user, services.clock())
+    if not first or at is None:
+        return False
+    where = Click(user=user, channel=channel, ts=row.slack_ts, value=alert_id, blocks=[])
+    rows = services.ledger.deliveries_for_message(channel, row.slack_ts)
+    what = texts.FOLLOWUP_THIS_ALERT
+    if row.digest:
+        names = services.directory.names()
+        what = alert_line(row.alert, services.locale, names.get(row.alert.vin, row.alert.vin))
+        message = digest_message(digest_items(rows), names=names, locale=services.locale)
+    else:
+        message = single_message(services, rows[0])
+    queue_reply(services, where, alert_id, "ack", ack_text(user, at, what))
+    client.chat_update(channel=channel, ts=row.slack_ts, **message)
+    send_replies(services)
+    return True
+
+
 def single_message(services: SlackServices, row: Delivery) -> Message:
     """One alert's channel message as the ledger knows it now (acknowledged, muted, held)."""
     return alert_message(

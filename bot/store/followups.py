@@ -14,8 +14,17 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from bot.store.models import from_iso, iso
-from bot.store.rows import LedgerPart, chunks, marks, one, rows
+from bot.store.models import Delivery, from_iso, iso
+from bot.store.rows import (
+    ALERT_COLUMNS,
+    DELIVERY_COLUMNS,
+    LedgerPart,
+    chunks,
+    delivery,
+    marks,
+    one,
+    rows,
+)
 
 FOLLOWUP_KINDS = ("ack", "mute", "unmute", "ended", "reminder")
 
@@ -213,6 +222,19 @@ class FollowupsPart(LedgerPart):
             [alert_id, channel],
         )
         return row is not None
+
+    def waiting_for_ack(self, *, limit: int = 200) -> list[Delivery]:
+        """Posted alerts still open and unacknowledged, oldest post first (the App Home list)."""
+        found = rows(
+            self.database.db,
+            f"""SELECT {DELIVERY_COLUMNS}, {ALERT_COLUMNS}
+            FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+            WHERE d.state = 'sent' AND d.acked_by IS NULL AND d.slack_ts IS NOT NULL
+            AND a.active = 1 AND a.end_at IS NULL
+            ORDER BY coalesce(d.sent_at, d.created_at), d.id LIMIT ?""",
+            [limit],
+        )
+        return [delivery(r) for r in found]
 
     def _followups(self, where: str, args: list[Any]) -> list[Followup]:
         found = rows(

@@ -21,6 +21,7 @@ from bot.messages.alerts import (
     digest_message,
 )
 from bot.messages.followups import EVENT_FOLLOWUP, followup_message
+from bot.messages.home import ACTION_HOME_ACK
 from bot.sandbox.slack import Message
 from bot.slack.actions import acknowledge
 from bot.store import Ledger, StoredAlert
@@ -398,3 +399,76 @@ def test_another_apps_forged_reply_does_not_count(world: World) -> None:
     clock.at(minutes=16)
     report = service.run_once()
     assert report.reposted_after_check == 1 and report.posted == 1
+
+
+# -- App Home ------------------------------------------------------------------------------
+
+
+def test_home_lists_what_waits_oldest_first_and_acknowledges(world: World) -> None:
+    """App Home: the open, unacknowledged alerts (oldest post first, each with Acknowledge)
+    above the operator's figures; acknowledging there edits the message and adds its reply."""
+    newer_alert, older_alert = open_alerts(world, 2)
+    newer = post_alert(world, newer_alert)
+    older = post_alert(world, older_alert)
+    earlier = Ledger(world.ledger.path, clock=lambda: NOW - dt.timedelta(hours=1))
+    earlier.mark_sent([world.ledger.delivery(older_alert.id, ALERTS).id],  # type: ignore[union-attr]
+                      slack_ts=older.ts)  # fmt: skip
+    earlier.close()
+
+    world.driver.event({"type": "app_home_opened", "user": ADMIN, "tab": "home"})
+    world.slack.wait_for(lambda s: ADMIN in s.views)
+    blocks = world.slack.views[ADMIN]["blocks"]
+    text = all_text({"blocks": blocks})
+    assert "Waiting for acknowledgement* (2, oldest first)" in text
+    assert text.index("Waiting for acknowledgement") < text.index("Vehicles with open alerts")
+    values = [b["accessory"]["value"] for b in blocks if "accessory" in b]
+    assert values == [f"{ALERTS}|{older_alert.id}", f"{ALERTS}|{newer_alert.id}"]
+
+    before = sum(1 for c in world.slack.calls if c.method == "views.publish")
+    world.driver.click_home(ACTION_HOME_ACK)  # the first: the older alert
+    world.slack.wait_for(lambda s: len(thread(world, older)) == 1)
+    world.slack.wait_for(lambda s: sum(1 for c in s.calls if c.method == "views.publish") > before)
+    row = world.ledger.delivery(older_alert.id, ALERTS)
+    assert row is not None and row.acked_by == ADMIN
+    assert f"Acknowledged by <@{ADMIN}>" in all_text({"blocks": current(world, older).blocks})
+    assert kinds(thread(world, older)) == [("ack", 1)] and thread(world, newer) == []
+    text = all_text({"blocks": world.slack.views[ADMIN]["blocks"]})
+    assert "Waiting for acknowledgement* (1, oldest first)" in text
+
+
+# -- the mute button holds that type only, Unmute posts what it held -----------------------
+
+
+def test_mute_button_holds_that_type_only_and_unmute_posts_it(world: World) -> None:
+    """After Mute 24 h, a new alert of that type on that vehicle is held while another type is
+    posted; Unmute lifts it and the held alert is posted, saying a mute held it."""
+    (alert,) = open_alerts(world, 1)
+    message = post_alert(world, alert)
+    world.driver.click(message, ACTION_MUTE)
+    world.slack.wait_for(lambda s: current(world, message).edited)
+    [mute] = world.ledger.mutes(NOW)
+
+    same = StoredAlert(**{**alert.__dict__, "id": "same-type", "severity": "Critical"})
+    other = StoredAlert(**{**alert.__dict__, "id": "other-type", "type": "LowFuel"})
+    world.ledger.ingest([same, other], world.fleetbot.poller.router())
+    world.fleetbot.delivery.run_once()
+    posted = {m.metadata["event_payload"].get("alert_id") for m in world.slack.messages(ALERTS)
+              if m.metadata}  # fmt: skip
+    assert "other-type" in posted and "same-type" not in posted
+
+    world.driver.click(current(world, message), ACTION_UNMUTE, value=str(mute.id))
+    world.slack.wait_for(lambda s: world.ledger.mutes(NOW) == [])
+    world.fleetbot.delivery.run_once()
+    [held] = [
+        m
+        for m in world.slack.messages(ALERTS)
+        if m.metadata and m.metadata["event_payload"].get("alert_id") == "same-type"
+    ]
+    assert "Held back by a mute" in all_text({"blocks": held.blocks})
+
+
+def test_followups_job_is_in_the_composition_roots_table(world: World) -> None:
+    """The scheduler runs the follow-up outbox (replies and reminders) beside delivery."""
+    job, every = world.fleetbot.scheduled_jobs()["followups"]
+    assert every <= 5
+    assert job() is not None  # a plain callable: one run of the service
