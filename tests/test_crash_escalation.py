@@ -94,6 +94,17 @@ def test_sigkill_during_escalation_loses_and_repeats_no_reminder(certs, tmp_path
                     if posted and set(reminders(slack)) >= want:
                         break
                     time.sleep(0.5)
+                # Replies whose answer was lost are looked up 30 s after their claim: wait until
+                # the outbox has settled every one (a repeat would show up meanwhile).
+                watcher = Ledger(db)
+                try:
+                    while time.monotonic() < deadline + 60:
+                        states = {f.state for f in watcher.followups()}
+                        if not states & {"pending", "sending"}:
+                            break
+                        time.sleep(0.5)
+                finally:
+                    watcher.close()
                 time.sleep(EVERY.total_seconds() * 3)  # a 4th or a repeat would show up now
             finally:
                 bot.send_signal(signal.SIGTERM)
@@ -111,3 +122,6 @@ def test_sigkill_during_escalation_loses_and_repeats_no_reminder(certs, tmp_path
         # The lost-answer case really happened to a reply, and the thread was looked up.
         assert any(c.fault == "drop_after_post" and c.params.get("thread_ts") for c in slack.calls)
         assert any(c.method == "conversations.replies" for c in slack.calls)
+        settled = Ledger(db)
+        assert {f.state for f in settled.followups()} <= {"sent", "cancelled"}
+        settled.close()

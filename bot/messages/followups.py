@@ -33,6 +33,15 @@ def muted_kind(words: str, vehicle: str) -> str:
     return texts.FOLLOWUP_MUTED_KIND.format(words=words, vehicle=escape(vehicle))
 
 
+def about(duration: dt.timedelta) -> str:
+    """An elapsed time in words, rounded down to its largest sensible unit (`15 minutes`)."""
+    seconds = int(duration.total_seconds())
+    for size, floor in ((86400, 2 * 86400), (3600, 2 * 3600), (60, 60)):
+        if seconds >= floor:
+            return duration_words(dt.timedelta(seconds=seconds - seconds % size))
+    return duration_words(dt.timedelta(seconds=max(seconds, 0)))
+
+
 def ack_text(user: str, at: dt.datetime, what: str = texts.FOLLOWUP_THIS_ALERT) -> str:
     """Who acknowledged, and when."""
     return texts.FOLLOWUP_ACK.format(user=escape(user), what=what, when=slack_date(at))
@@ -65,7 +74,7 @@ def reminder_text(to: str, since: dt.timedelta, n: int, what: str) -> str:
     return texts.FOLLOWUP_REMINDER.format(
         to=to,
         what=what[:1].upper() + what[1:],
-        since=duration_words(since),
+        since=about(since),
         n=n,
         max=MAX_REMINDERS,
     )

@@ -17,6 +17,7 @@ from bot.messages.alerts import (
 )
 from bot.messages.followups import (
     EVENT_FOLLOWUP,
+    about,
     duration_words,
     followup_key,
     followup_message,
@@ -66,6 +67,21 @@ def test_a_followup_is_a_quiet_reply_with_metadata() -> None:
 def test_duration_words(seconds: int, words: str) -> None:
     """Durations read as people say them."""
     assert duration_words(dt.timedelta(seconds=seconds)) == words
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (45, "45 seconds"),
+        (904, "15 minutes"),
+        (5400, "90 minutes"),
+        (9000, "2 hours"),
+        (200000, "2 days"),
+    ],
+)
+def test_about_rounds_down(seconds: int, words: str) -> None:
+    """An elapsed time reads as a person would say it, never more than it was."""
+    assert about(dt.timedelta(seconds=seconds)) == words
 
 
 def test_reminder_mentions_the_target_as_given() -> None:
