@@ -84,6 +84,7 @@ class FollowupService:
         self.reconcile_grace = reconcile_grace
         self.clock = clock
         self._lock = threading.Lock()
+        self._refused: str | None = None  # Slack's last token refusal, logged once
 
     def run_once(self) -> FollowupReport:
         """Queue due reminders, reconcile unsure replies, post what is pending."""
@@ -94,7 +95,11 @@ class FollowupService:
                 self._reconcile(report)
                 self._post_pending(report)
             except SlackTokenRefused as exc:
-                log.warning("thread replies wait: Slack refuses the token (%s)", exc.error)
+                if self._refused != exc.error:  # said once per refusal, not every 2 s
+                    log.warning("thread replies wait: Slack refuses the token (%s)", exc.error)
+                self._refused = exc.error
+            else:
+                self._refused = None
         return report
 
     # -- (1) escalation ----------------------------------------------------------------------

@@ -472,3 +472,19 @@ def test_followups_job_is_in_the_composition_roots_table(world: World) -> None:
     job, every = world.fleetbot.scheduled_jobs()["followups"]
     assert every <= 5
     assert job() is not None  # a plain callable: one run of the service
+
+
+def test_replies_wait_while_slack_refuses_the_token(world: World) -> None:
+    """A refused token leaves the reply queued (no error, no loss); it is posted once it works."""
+    (alert,) = open_alerts(world, 1)
+    message = post_alert(world, alert)
+    world.slack.revoke_token()
+    world.ledger.queue_followup(alert.id, ALERTS, "ack", "later", thread_ts=message.ts)
+    service = world.fleetbot.followups
+    assert service is not None
+    report = service.run_once()
+    assert report.posted == 0
+    assert [f.state for f in world.ledger.followups(alert.id)] == ["pending"]
+    world.slack.restore_token()
+    assert service.run_once().posted == 1
+    assert [r["text"] for r in thread(world, message)] == ["later"]
