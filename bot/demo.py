@@ -7,6 +7,7 @@ temporary file. The tour prints the Slack conversation as people would read it.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import secrets
 import sys
 import tempfile
@@ -134,7 +135,10 @@ def command(slack: SlackStandIn, driver: SlackDriver, line: str) -> None:
 
 
 def tour(sandbox: PsaSandbox, slack: SlackStandIn, fleetbot: Fleetbot, driver: SlackDriver) -> None:
-    """The scripted part: first poll, a new alert, commands, a button, push, an alert ending."""
+    """The scripted part: first poll, a new alert and its reminder, commands, a button, push,
+    an alert ending."""
+    from bot.alerts.followups import FollowupService
+
     vehicles = sandbox.vehicles()
     first, second = vehicles[0], vehicles[1]
     say(RULE)
@@ -142,8 +146,15 @@ def tour(sandbox: PsaSandbox, slack: SlackStandIn, fleetbot: Fleetbot, driver: S
     say(f"Fleet {sandbox.fleet_id}: {len(vehicles)} vehicles. Everything runs on this machine.")
     say(RULE)
 
-    say("\n1. An admin routes critical alerts to #ops (everything else goes to #alerts):")
-    command(slack, driver, f"/fleet subscribe <#{OPS}|ops> severity>=critical")
+    say(
+        "\n1. An admin routes critical alerts to #ops (everything else goes to #alerts), "
+        "escalating what nobody acknowledges within 15 minutes:"
+    )
+    command(
+        slack,
+        driver,
+        f"/fleet subscribe <#{OPS}|ops> severity>=critical escalate=15m to=<@{MANAGER}|manager>",
+    )
 
     say("\n2. First start: the alerts active right now are delivered (a digest when many):")
     mark = slack.mark()
@@ -159,12 +170,24 @@ def tour(sandbox: PsaSandbox, slack: SlackStandIn, fleetbot: Fleetbot, driver: S
     fleetbot.poll_job()
     show(slack, mark)
 
-    say("\n4. Someone clicks Acknowledge: the message is updated in place:")
-    posted = [m for m in slack.messages(OPS) if m.metadata and "alert_id" in str(m.metadata)]
+    say("\n   Nobody acknowledges it; 15 minutes later (the demo moves its clock) a reminder")
+    say("   mentions the escalation target in the alert's thread, not in the channel:")
+    mark = slack.mark()
+    later = fleetbot.clock() + dt.timedelta(minutes=15, seconds=1)
+    FollowupService(fleetbot.ledger, fleetbot.delivery.slack, clock=lambda: later).run_once()
+    show(slack, mark)
+
+    say("\n4. Someone clicks Acknowledge: the message is updated in place, its thread says who:")
+    posted = [
+        m
+        for m in slack.messages(OPS)
+        if not m.is_reply and m.metadata and "alert_id" in str(m.metadata)
+    ]
     if posted:
         mark = slack.mark()
         driver.click(posted[-1], "alert_ack")
-        slack.wait_for(lambda s: s.mark() > mark, timeout=10)
+        with contextlib.suppress(TimeoutError):
+            slack.wait_for(lambda s: s.mark() > mark + 2, timeout=10)  # click, edit, reply
         show(slack, mark)
 
     say("\n5. Slash commands:")
@@ -182,12 +205,12 @@ def tour(sandbox: PsaSandbox, slack: SlackStandIn, fleetbot: Fleetbot, driver: S
         slack.wait_for(lambda s: s.mark() > mark, timeout=15)
     show(slack, mark)
 
-    say("\n7. The alert ends: its message is edited, not re-posted:")
+    say("\n7. The alert ends: its message is edited, not re-posted, and its thread says when:")
     alert_id = sandbox.alerts(second["vin"])[-1]["id"]
     mark = slack.mark()
     sandbox.end_alert(alert_id)
     with contextlib.suppress(TimeoutError):
-        slack.wait_for(lambda s: s.mark() > mark, timeout=15)
+        slack.wait_for(lambda s: s.mark() > mark + 1, timeout=15)  # the edit, then the reply
     show(slack, mark)
     say(RULE)
 

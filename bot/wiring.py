@@ -24,6 +24,7 @@ from bot.alerts.delivery import (
     RECONCILE_GRACE,
     DeliveryService,
 )
+from bot.alerts.followups import FollowupService
 from bot.alerts.poller import Poller, QuotaBudget
 from bot.alerts.routing import AlertRouter
 from bot.alerts.slack_port import SlackPort
@@ -92,6 +93,7 @@ class Fleetbot:
     stop: threading.Event = dataclasses.field(default_factory=threading.Event)
     slack_connected: Callable[[], bool] | None = None  # Socket Mode only; None in HTTP mode
     keeper: ScheduleKeeper | None = None
+    followups: FollowupService | None = None
     started_at: dt.datetime = dataclasses.field(default_factory=utcnow)
 
     def scheduled_jobs(self) -> dict[str, tuple[Callable[[], Any], float]]:
@@ -102,6 +104,8 @@ class Fleetbot:
             "refresh-directory": (self.directory.refresh, DIRECTORY_EVERY),
             "check-certificate": (self.certificate_job(), CERT_CHECK_EVERY),
             "prune": (self.prune, PRUNE_EVERY),
+            # thread replies and escalation reminders, from the ledger's follow-up outbox
+            **({"followups": (self.followups.run_once, DELIVER_EVERY)} if self.followups else {}),
         }
 
     def prune(self) -> int:
@@ -277,6 +281,14 @@ def build_fleetbot(
         stop=stop,
     )
     webhook = WebhookReceiver(ledger, token=settings.webhook_token, router=router)
+    followups = FollowupService(
+        ledger,
+        delivery.slack,
+        vehicle_names=directory.names,
+        locale=settings.psa_locale,
+        reconcile_grace=reconcile_grace,
+        clock=clock,
+    )
     services = SlackServices(
         api=api,
         ledger=ledger,
@@ -284,6 +296,7 @@ def build_fleetbot(
         monitors=monitors,
         settings=settings,
         clock=clock,
+        send_followups=followups.run_once,
     )
     app = build_app(
         services,
@@ -306,6 +319,7 @@ def build_fleetbot(
         app=app,
         clock=clock,
         stop=stop,
+        followups=followups,
         started_at=clock(),
     )
     webhook.on_stored = fleetbot.wake_delivery

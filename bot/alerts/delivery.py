@@ -33,7 +33,16 @@ from bot.errors import (
     SlackRateLimited,
     SlackTokenRefused,
 )
-from bot.messages.alerts import DIGEST_SIZE, alert_ids_in, alert_message, digest_message
+from bot.messages import texts
+from bot.messages.alerts import (
+    DIGEST_SIZE,
+    alert_ids_in,
+    alert_line,
+    alert_message,
+    digest_message,
+    mute_on,
+)
+from bot.messages.followups import ended_text
 from bot.store import Delivery, Ledger
 from bot.store.ledger import from_iso, iso, utcnow
 
@@ -501,6 +510,8 @@ class DeliveryService:
             acked_by=row.acked_by,
             acked_at=row.acked_at,
             held_by_mute=row.held_by_mute,
+            # who muted this kind of alert and until when, with Unmute (kept on the ended edit)
+            muted=mute_on(row.alert, self.ledger.mutes(self.clock())),
         )
 
     # -- (3) updates -------------------------------------------------------------------------
@@ -510,6 +521,7 @@ class DeliveryService:
         for row in self.ledger.updates_due(now=self.clock()):
             messages[(row.channel, row.slack_ts or "")].append(row)
         for (channel, ts), rows in messages.items():
+            self._queue_ended_replies(rows, names)
             if rows[0].digest:  # a digest is redrawn whole, from every alert it carries
                 rows = self.ledger.deliveries_for_message(channel, ts)
             message = self._render(rows, names, digest=rows[0].digest)
@@ -540,6 +552,20 @@ class DeliveryService:
             self._working()
             self.ledger.mark_updated(ids)
             report.updated += 1
+
+    def _queue_ended_replies(self, rows: Sequence[Delivery], names: Mapping[str, str]) -> None:
+        """One quiet "ended" reply per alert in its message's thread (idempotent: queued once)."""
+        for row in rows:
+            if not row.alert.ended or not row.slack_ts:
+                continue
+            subject = texts.FOLLOWUP_THIS_ALERT
+            if row.digest:
+                vehicle = names.get(row.alert.vin, row.alert.vin)
+                subject = alert_line(row.alert, self.locale, vehicle)
+            text = ended_text(row.alert.end_at or row.alert.updated_at, subject)
+            self.ledger.queue_followup(
+                row.alert.id, row.channel, "ended", text, thread_ts=row.slack_ts, n=1
+            )
 
     def _give_up_update(
         self,

@@ -160,6 +160,24 @@ class SlackPort:
             if not response.get("has_more") or not cursor:
                 return
 
+    def replies(self, channel: str, thread_ts: str) -> Iterator[dict[str, Any]]:
+        """A thread's messages (parent first), with their metadata."""
+        cursor: str | None = None
+        while True:
+            response = self._call(
+                "conversations_replies",
+                channel,
+                unknown_outcome=False,
+                ts=thread_ts,
+                limit=200,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
+            yield from response.get("messages") or []
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                return
+
     def _call(
         self, method: str, channel: str | None, *, unknown_outcome: bool, **kwargs: Any
     ) -> Any:

@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from bot.messages import texts
-from bot.messages.alert_text import alert_text, severity_badge, severity_rank
+from bot.messages.alert_text import alert_text, normalise_type, severity_badge, severity_rank
 from bot.messages.markup import (
     MAX_BLOCKS,
     Message,
@@ -30,13 +30,15 @@ from bot.messages.markup import (
     text_reply,
 )
 from bot.psa.models import Alert
-from bot.store import StoredAlert
+from bot.store import Mute, StoredAlert
 
 ACTION_ACK = "alert_ack"
 ACTION_DETAILS = "alert_details"
 ACTION_TRIPS_TODAY = "alert_trips_today"
 ACTION_MUTE = "alert_mute"
 ACTION_DIGEST_ACK = "digest_ack"
+ACTION_DIGEST_ACK_ALL = "digest_ack_all"
+ACTION_UNMUTE = "alert_unmute"
 
 EVENT_ALERT = "fleet_alert"
 EVENT_DIGEST = "fleet_alert_digest"
@@ -71,6 +73,31 @@ def alert_line(alert: Alert | StoredAlert, locale: str, vehicle: str | None = No
     if vehicle is None:
         return line
     return texts.ALERT_OF_VEHICLE.format(line=line, vehicle=escape(vehicle))
+
+
+def mute_on(alert: StoredAlert, mutes: Sequence[Mute]) -> Mute | None:
+    """The mute in force that holds this alert's kind back (the one ending last), or None.
+
+    Same rule as routing: its vehicle, its type when the mute names types, and a Critical
+    alert only when the mute includes Critical (the Mute 24 h button's always does).
+    """
+    critical = severity_rank(alert.severity) >= severity_rank("Critical")
+    kind = normalise_type(alert.type)
+    found = [
+        m
+        for m in mutes
+        if m.vin == alert.vin
+        and (not m.types or kind in {normalise_type(t) for t in m.types})
+        and (m.include_critical or not critical)
+    ]
+    return max(found, key=lambda m: m.until, default=None)
+
+
+def muted_line(mute: Mute) -> str:
+    """Who muted the alert and until when."""
+    if mute.muted_by:
+        return texts.ALERT_MUTED_BY.format(user=escape(mute.muted_by), until=slack_date(mute.until))
+    return texts.ALERT_MUTED.format(until=slack_date(mute.until))
 
 
 # -- channel messages -----------------------------------------------------------------------
@@ -113,19 +140,27 @@ def alert_message(
     acked_by: str | None = None,
     acked_at: dt.datetime | None = None,
     held_by_mute: bool = False,
+    muted: Mute | None = None,
 ) -> Message:
-    """The channel message for one alert, with its buttons and ``fleet_alert`` metadata."""
+    """The channel message for one alert, with its buttons and ``fleet_alert`` metadata.
+
+    ``muted`` (a mute in force holding this kind of alert) is shown with who and until when,
+    and its Unmute button takes the Mute button's place.
+    """
     headline = alert_line(alert, locale, vehicle_name)
     status = alert_status_lines(alert, acked_by, acked_at)
     if held_by_mute:
         status.append(texts.ALERT_HELD)
+    if muted is not None:
+        status.append(muted_line(muted))
     buttons = [button(texts.ALERT_DETAILS, ACTION_DETAILS, alert.id)]
     if not acked_by:
         buttons.insert(0, button(texts.ALERT_ACKNOWLEDGE, ACTION_ACK, alert.id, "primary"))
-    buttons += [
-        button(texts.ALERT_TRIPS_TODAY, ACTION_TRIPS_TODAY, alert.vin),
-        button(texts.ALERT_MUTE, ACTION_MUTE, alert.vin),
-    ]
+    buttons.append(button(texts.ALERT_TRIPS_TODAY, ACTION_TRIPS_TODAY, alert.vin))
+    if muted is None:
+        buttons.append(button(texts.ALERT_MUTE, ACTION_MUTE, alert.vin))
+    else:
+        buttons.append(button(texts.ALERT_UNMUTE, ACTION_UNMUTE, str(muted.id)))
     return {
         "text": notification_text(headline, vehicle_name, alert.vin),
         "blocks": [
@@ -158,7 +193,10 @@ def digest_message(
     """
     if len(items) > DIGEST_SIZE:
         raise ValueError(f"a digest holds at most {DIGEST_SIZE} alerts, not {len(items)}")
-    title = texts.DIGEST_TITLE.format(count=len(items))
+    every_ended = bool(items) and all(item[0].ended for item in items)
+    title = (texts.DIGEST_TITLE_ENDED if every_ended else texts.DIGEST_TITLE).format(
+        count=len(items)
+    )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title}},
     ]
@@ -172,6 +210,14 @@ def digest_message(
         if acked_by is None:
             block["accessory"] = button(texts.ALERT_ACKNOWLEDGE, ACTION_DIGEST_ACK, alert.id)
         blocks.append(block)
+    if any(item[1] is None for item in items):
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "digest_ack_all",
+                "elements": [button(texts.DIGEST_ACK_ALL, ACTION_DIGEST_ACK_ALL, "all", "primary")],
+            }
+        )
     blocks.append(context(texts.DIGEST_MORE))
     return {
         "text": title,

@@ -9,6 +9,7 @@ from typing import Protocol
 from bot.messages import texts
 from bot.messages.alert_text import SEVERITIES, severity_rank
 from bot.messages.alerts import alert_line
+from bot.messages.followups import duration_words
 from bot.messages.markup import (
     MAX_BLOCKS,
     Message,
@@ -143,7 +144,16 @@ def where_message(vehicle: str, position: Position) -> Message:
 
 
 def route_text(route: Route, names: Mapping[str, str]) -> str:
-    """What a route sends, in words."""
+    """What a route sends, in words, and whom it escalates to."""
+    escalation = ""
+    if route.escalate_every:
+        escalation = texts.SUBSCRIBE_ESCALATE.format(
+            to=route.escalate_to or "@here", every=duration_words(route.escalate_every)
+        )
+    return _filters_text(route, names) + escalation
+
+
+def _filters_text(route: Route, names: Mapping[str, str]) -> str:
     if route.min_severity == 0 and not route.types and not route.vins:
         return texts.SUBSCRIBE_ALL
     severity = ""

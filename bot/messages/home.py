@@ -10,19 +10,34 @@ from typing import Any
 
 from bot.messages import texts
 from bot.messages.alert_text import severity_rank
-from bot.messages.alerts import alert_words, badge
+from bot.messages.alerts import alert_line, alert_words, badge
 from bot.messages.fleet import route_lines
 from bot.messages.markup import (
     MAX_VIEW_BLOCKS,
+    button,
     context,
     escape,
     pack_sections,
     section,
     slack_date,
 )
-from bot.store import Route, StoredAlert
+from bot.store import Delivery, Route, StoredAlert
 
 MAX_HOME_VEHICLES = 25
+#: alerts waiting for acknowledgement shown on the App Home, oldest first
+MAX_HOME_WAITING = 10
+ACTION_HOME_ACK = "home_ack"
+
+
+def home_ack_value(channel: str, alert_id: str) -> str:
+    """The App Home Acknowledge button's value: which alert, in which channel."""
+    return f"{channel}|{alert_id}"
+
+
+def read_home_ack_value(value: str) -> tuple[str, str] | None:
+    """(channel, alert id) from :func:`home_ack_value`; None for anything else."""
+    channel, bar, alert_id = value.partition("|")
+    return (channel, alert_id) if bar and channel and alert_id else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +53,33 @@ class HomeFacts:
     backlog: Mapping[str, int]
     locale: str = "en-GB"
     poll_path: Mapping[str, Any] | None = None  # the poller's `poll_path` state
+    waiting: Sequence[Delivery] = ()  # posted, open, unacknowledged: oldest first
+
+
+def waiting_blocks(facts: HomeFacts) -> list[dict[str, Any]]:
+    """What waits for acknowledgement, oldest first, each with its Acknowledge button."""
+    if not facts.waiting:
+        return [section(texts.HOME_WAITING_NONE)]
+    blocks = [section(texts.HOME_WAITING_TITLE.format(count=len(facts.waiting)))]
+    for row in facts.waiting[:MAX_HOME_WAITING]:
+        vehicle = facts.names.get(row.alert.vin, row.alert.vin)
+        line = texts.HOME_WAITING_LINE.format(
+            line=alert_line(row.alert, facts.locale, vehicle),
+            when=slack_date(row.alert.started_at or row.created_at),
+            channel=escape(row.channel),
+        )
+        block = section(line)
+        block["accessory"] = button(
+            texts.ALERT_ACKNOWLEDGE,
+            ACTION_HOME_ACK,
+            home_ack_value(row.channel, row.alert.id),
+            "primary",
+        )
+        blocks.append(block)
+    if len(facts.waiting) > MAX_HOME_WAITING:
+        more = len(facts.waiting) - MAX_HOME_WAITING
+        blocks.append(context(texts.HOME_WAITING_MORE.format(count=more)))
+    return blocks
 
 
 def when_of(value: object) -> dt.datetime | None:
@@ -54,9 +96,12 @@ def when_of(value: object) -> dt.datetime | None:
 
 
 def home_view(facts: HomeFacts) -> dict[str, Any]:
-    """The App Home tab: open alerts per vehicle, severities, routes, polling and quota."""
+    """The App Home tab: what waits for acknowledgement, then open alerts per vehicle,
+    severities, routes, polling and quota."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": texts.HOME_TITLE}},
+        *waiting_blocks(facts),
+        {"type": "divider"},
     ]
     by_vin: dict[str, list[StoredAlert]] = defaultdict(list)
     for alert in facts.open_alerts:

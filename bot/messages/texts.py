@@ -46,7 +46,9 @@ FLEET_SUBCOMMAND_USAGE = {
     "where": "*Usage:* `/fleet where &lt;vehicle&gt;`",
     "subscribe": (
         "*Usage:* `/fleet subscribe [#channel] [severity>=information|warning|critical] "
-        "[types=TypeA,TypeB] [vehicles=VIN1,VIN2]`"
+        "[types=TypeA,TypeB] [vehicles=VIN1,VIN2] [escalate=15m [to=@person|@group]]` — "
+        "with `escalate=`, an alert nobody acknowledges gets a reminder in its thread every "
+        "that long (3 at most), mentioning `to=` (default @here)."
     ),
     "unsubscribe": "*Usage:* `/fleet unsubscribe [#channel]`",
     "routes": "*Usage:* `/fleet routes`",
@@ -86,9 +88,10 @@ BAD_SEVERITY = "Unknown severity “{text}”: use information, warning or criti
 BAD_OPTION = "I did not understand “{text}”."
 EMPTY_LIST_OPTION = "`{name}=` needs at least one value."
 UNKNOWN_SUBCOMMAND = "I do not know `/fleet {name}`."
-NOT_ADMIN = (
-    "Sorry, only Fleetbot admins can {what}. Ask one of them (the FLEETBOT_ADMINS setting) "
-    "to do it for you."
+NOT_ADMIN = "Sorry, only Fleetbot admins can {what}. Ask one of them to do it for you: {admins}."
+NOT_ADMIN_NONE = (
+    "Sorry, only Fleetbot admins can {what}, and no admin is set up yet "
+    "(whoever runs Fleetbot can name some)."
 )
 NOT_ADMIN_WHAT = {
     "subscribe": "subscribe channels to alerts",
@@ -98,6 +101,7 @@ NOT_ADMIN_WHAT = {
     "monitor": "turn push monitors on or off",
     "label": "label vehicles",
     "mute_button": "mute vehicles",
+    "unmute_button": "unmute vehicles",
     "failed": "list failed deliveries",
     "retry": "retry failed deliveries",
 }
@@ -119,6 +123,11 @@ ALERT_ENDED = ":checkered_flag: Ended {when}"
 ALERT_STARTED = "Started {when}"
 ALERT_HELD = ":mute: Held back by a mute until now"
 DIGEST_TITLE = "{count} new vehicle alerts"
+DIGEST_TITLE_ENDED = "{count} vehicle alerts — all ended"
+DIGEST_ACK_ALL = "Acknowledge all"
+ALERT_UNMUTE = "Unmute"
+ALERT_MUTED_BY = ":mute: Muted by <@{user}> until {until}"
+ALERT_MUTED = ":mute: Muted until {until}"
 DIGEST_MORE = "Acknowledge each alert here; `/alert &lt;vehicle&gt;` shows the details."
 UNKNOWN_PLACE = "position unknown"
 UNKNOWN_TIME = "unknown time"
@@ -212,6 +221,14 @@ SUBSCRIBE_FILTERED = "alerts{severity}{types}{vins}"
 SUBSCRIBE_SEVERITY = " of severity {severity} or more"
 SUBSCRIBE_TYPES = " of types {types}"
 SUBSCRIBE_VINS = " for {vins}"
+SUBSCRIBE_ESCALATE = (
+    "; unacknowledged alerts are escalated to {to} every {every} (3 reminders at most)"
+)
+BAD_MENTION = (
+    "`to=` takes a person or a user group as Slack completes them (type `@` and pick one), "
+    "not “{text}”."
+)
+TO_WITHOUT_ESCALATE = "`to=` says whom an escalation mentions: add `escalate=<duration>` too."
 SUBSCRIBE_INVITE = " Make sure Fleetbot is in that channel (`/invite @Fleetbot`)."
 RESUBSCRIBED = "<#{channel}> is back: it gets {what} again, as before it was parked."
 UNSUBSCRIBED = "<#{channel}> no longer gets alerts."
@@ -293,10 +310,32 @@ ALREADY_ACKED = "Already acknowledged by <@{user}> {when}."
 ACKED_EPHEMERAL = "Acknowledged."
 ALERT_GONE = "I no longer know alert `{id}`; it may have been pruned."
 MUTED_BUTTON = ":mute: *{vehicle}* is muted for 24 h (until {until})."
+UNMUTED_BUTTON = ":loud_sound: *{vehicle}*: {what} posted again; what the mute held comes now."
+UNMUTE_GONE = "That mute has already ended or was lifted."
+ACKED_ALL = "Acknowledged {count} alerts."
+ACKED_ALL_NONE = "Every alert here was already acknowledged."
+
+# -- thread replies (the alert's history, quiet: never broadcast) ------------------------
+
+FOLLOWUP_ACK = ":white_check_mark: <@{user}> acknowledged {what} at {when}."
+FOLLOWUP_ACK_ALL = ":white_check_mark: <@{user}> acknowledged all {count} alerts at {when}."
+FOLLOWUP_MUTE = ":mute: <@{user}> muted {what} at {when}, until {until}."
+FOLLOWUP_UNMUTE = ":loud_sound: <@{user}> unmuted {what} at {when}."
+FOLLOWUP_ENDED = ":checkered_flag: {what} ended at {when}."
+FOLLOWUP_REMINDER = (
+    "{to} :rotating_light: {what} is still not acknowledged, {since} after it was posted "
+    "(reminder {n} of {max})."
+)
+FOLLOWUP_THIS_ALERT = "this alert"
+FOLLOWUP_MUTED_KIND = "“{words}” alerts of {vehicle}"
 
 # -- App Home ----------------------------------------------------------------------------
 
 HOME_TITLE = "Fleetbot — the fleet at a glance"
+HOME_WAITING_TITLE = "*Waiting for acknowledgement* ({count}, oldest first)"
+HOME_WAITING_NONE = ":white_check_mark: Nothing is waiting for acknowledgement."
+HOME_WAITING_LINE = "{line}\n{when} in <#{channel}>"
+HOME_WAITING_MORE = "… and {count} more."
 HOME_OPEN_TITLE = "*Vehicles with open alerts* ({count})"
 HOME_OPEN_NONE = ":white_check_mark: No open alerts."
 HOME_OPEN_LINE = "• *{vehicle}* — {count} open: {badges}"

@@ -10,14 +10,14 @@ still refuses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from slack_bolt import BoltResponse, Respond
 
 from bot.errors import UserInputError
 from bot.messages import texts
-from bot.messages.markup import text_reply
+from bot.messages.markup import escape, text_reply
 from bot.slack import handling
 from bot.slack.context import SlackServices
 
@@ -26,20 +26,25 @@ log = logging.getLogger(__name__)
 Gate = Callable[..., BoltResponse | None]
 
 
-def refusal_text(what: str) -> str:
-    """The polite refusal, naming what only admins may do (a key of texts.NOT_ADMIN_WHAT)."""
-    return texts.NOT_ADMIN.format(what=texts.NOT_ADMIN_WHAT[what])
+def refusal_text(what: str, admins: Collection[str] = ()) -> str:
+    """The polite refusal, naming what only admins may do (a key of texts.NOT_ADMIN_WHAT) and
+    the admins to ask, as mentions people can click."""
+    doing = texts.NOT_ADMIN_WHAT[what]
+    if not admins:
+        return texts.NOT_ADMIN_NONE.format(what=doing)
+    mentions = ", ".join(f"<@{escape(user)}>" for user in sorted(admins))
+    return texts.NOT_ADMIN.format(what=doing, admins=mentions)
 
 
-def refusal(what: str) -> dict[str, Any]:
+def refusal(what: str, admins: Collection[str] = ()) -> dict[str, Any]:
     """The polite ephemeral refusal."""
-    return text_reply(refusal_text(what))
+    return text_reply(refusal_text(what, admins))
 
 
 def require_admin(services: SlackServices, user: str | None, what: str) -> None:
     """Refuse politely unless ``user`` is an admin."""
     if not services.is_admin(user):
-        raise UserInputError(refusal_text(what))
+        raise UserInputError(refusal_text(what, services.settings.admins))
 
 
 def action_admin_gate(services: SlackServices, what: str) -> Gate:
@@ -52,7 +57,8 @@ def action_admin_gate(services: SlackServices, what: str) -> Gate:
         if not services.is_admin(user):
             log.info("refused the %s button to a non-admin", what)
             # block_actions ignore the ack body: the refusal must go to the response_url
-            handling.send(respond, {**refusal(what), "replace_original": False}, where=what)
+            answer = {**refusal(what, services.settings.admins), "replace_original": False}
+            handling.send(respond, answer, where=what)
             return BoltResponse(status=200, body="")
         next()
         return None

@@ -88,6 +88,8 @@ class SlackServices:
     monitors: PushMonitors | None = None
     clock: Callable[[], dt.datetime] = utcnow
     zones: UserZones = dataclasses.field(default_factory=UserZones)
+    #: posts the follow-up outbox now (thread replies a click queued); None: the job does it
+    send_followups: Callable[[], object] | None = None
 
     @property
     def locale(self) -> str:

@@ -8,8 +8,15 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.alerts.poller import POLL_PATH
-from bot.messages.home import HomeFacts, home_view, when_of
+from bot.messages.home import (
+    ACTION_HOME_ACK,
+    HomeFacts,
+    home_view,
+    read_home_ack_value,
+    when_of,
+)
 from bot.slack import handling
+from bot.slack.actions import acknowledge_from_home
 from bot.slack.context import SlackServices
 
 EVENT = "app_home_opened"
@@ -28,6 +35,7 @@ def home_facts(services: SlackServices) -> HomeFacts:
         backlog=ledger.counts(),
         locale=services.locale,
         poll_path=ledger.get_state(POLL_PATH),
+        waiting=ledger.waiting_for_ack(),
     )
 
 
@@ -37,7 +45,22 @@ def home(services: SlackServices) -> dict[str, Any]:
 
 
 def register(app: App, services: SlackServices) -> None:
-    """Register the App Home listener (events are acked by Bolt before the listener runs)."""
+    """Register the App Home listener (events are acked by Bolt before the listener runs) and
+    its Acknowledge buttons."""
+
+    def home_ack_work(body: dict[str, Any], client: WebClient) -> None:
+        user = str((body.get("user") or {}).get("id") or "")
+        value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+
+        def work() -> None:
+            target = read_home_ack_value(value)
+            if target is not None and user:
+                acknowledge_from_home(services, client, user, *target)
+            client.views_publish(user_id=user, view=home(services))  # fresh list either way
+
+        handling.run(ACTION_HOME_ACK, None, work)
+
+    app.action(ACTION_HOME_ACK)(ack=handling.ack_at_once, lazy=[home_ack_work])
 
     def publish_home(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):

@@ -47,6 +47,19 @@ class Subscription:
     severity_name: str | None = None
     types: tuple[str, ...] | None = None
     vins: tuple[str, ...] | None = None
+    escalate: dt.timedelta | None = None
+    escalate_to: str | None = None
+
+
+#: `to=` takes only Slack's own markup for a user or a user group, kept exactly as given
+_MENTION = re.compile(r"^<(?:@[UW][A-Z0-9]+|!subteam\^S[A-Z0-9]+)(?:\|[^<>&]*)?>$")
+
+
+def parse_mention(token: str) -> str:
+    """A `to=` value: a user `<@U…>` or user group `<!subteam^S…>` mention, as Slack sent it."""
+    if not _MENTION.match(token):
+        raise UserInputError(texts.BAD_MENTION.format(text=echo(token)))
+    return token
 
 
 def unescape_command(text: str | None) -> str:
@@ -182,11 +195,14 @@ def _list_option(name: str, value: str) -> tuple[str, ...]:
 
 
 def parse_subscribe(args: list[str], current_channel: str) -> Subscription:
-    """Read `[#channel] [severity>=…] [types=A,B] [vehicles=V1,V2]` (vehicles not resolved)."""
+    """Read `[#channel] [severity>=…] [types=A,B] [vehicles=V1,V2] [escalate=15m [to=<@U…>]]`
+    (vehicles not resolved)."""
     channel = current_channel
     severity: str | None = None
     types: tuple[str, ...] | None = None
     vins: tuple[str, ...] | None = None
+    escalate: dt.timedelta | None = None
+    escalate_to: str | None = None
     for token in args:
         lower = token.lower()
         if looks_like_channel(token) or _CHANNEL_ID.match(token):
@@ -203,14 +219,22 @@ def parse_subscribe(args: list[str], current_channel: str) -> Subscription:
             types = _list_option("types", token.split("=", 1)[1])
         elif lower.startswith(("vehicles=", "vehicle=", "vins=", "vin=")):
             vins = _list_option("vehicles", token.split("=", 1)[1])
+        elif lower.startswith("escalate="):
+            escalate = parse_duration(token.split("=", 1)[1])
+        elif lower.startswith("to="):
+            escalate_to = parse_mention(token.split("=", 1)[1])
         else:
             raise UserInputError(texts.BAD_OPTION.format(text=echo(token)))
+    if escalate_to is not None and escalate is None:
+        raise UserInputError(texts.TO_WITHOUT_ESCALATE)
     return Subscription(
         channel=channel,
         min_severity=severity_rank(severity) if severity else 0,
         severity_name=severity,
         types=types,
         vins=vins,
+        escalate=escalate,
+        escalate_to=escalate_to,
     )
 
 

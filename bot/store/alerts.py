@@ -161,7 +161,7 @@ class AlertsPart(LedgerPart):
            vehicle from its cursor, reaching back to its oldest open alert, and the API may
            return any alert whose life overlaps that window (see ``poller.query_since``).
            A vehicle without a cursor is polled as new, where ended alerts are never posted.
-        Expired mutes that hold nothing go too.
+        Expired mutes that hold nothing go too, and settled thread replies of pruned rows.
         """
         now = self.clock()
         cutoff = iso(now - older_than)
@@ -177,6 +177,13 @@ class AlertsPart(LedgerPart):
                     AND o.slack_ts = deliveries.slack_ts
                     AND (oa.active = 1 OR o.update_pending = 1))""",
                 [cutoff],
+            )
+            # Thread replies are settled history once their message's rows are gone (pending
+            # and unsure ones stay, so none is lost or posted twice).
+            db.execute(
+                """DELETE FROM followups WHERE state IN ('sent', 'failed', 'cancelled')
+                AND NOT EXISTS (SELECT 1 FROM deliveries d
+                    WHERE d.alert_id = followups.alert_id AND d.channel = followups.channel)"""
             )
             ended = "coalesce(end_at, updated_at, first_seen_at, '')"
             db.execute(

@@ -31,6 +31,7 @@ from pathlib import Path
 from bot.store.alerts import WINDOW_MARGIN, AlertsPart
 from bot.store.db import Database
 from bot.store.directory import DirectoryPart
+from bot.store.followups import Escalation, Followup, FollowupsPart
 from bot.store.migrations import MIGRATIONS
 from bot.store.models import (
     Clock,
@@ -55,6 +56,8 @@ __all__ = [
     "Clock",
     "Delivery",
     "Destination",
+    "Escalation",
+    "Followup",
     "IngestResult",
     "Ledger",
     "Mute",
@@ -68,7 +71,7 @@ __all__ = [
 ]
 
 
-class Ledger(AlertsPart, OutboxPart, RoutesPart, DirectoryPart, MonitorsPart):
+class Ledger(AlertsPart, OutboxPart, RoutesPart, DirectoryPart, MonitorsPart, FollowupsPart):
     """Fleetbot's SQLite ledger (see the module docstring)."""
 
     def __init__(self, path: Path | str, *, clock: Clock = utcnow) -> None:

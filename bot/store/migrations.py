@@ -136,10 +136,33 @@ def _holds_and_retries(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX mutes_vin ON mutes(vin, until)")
 
 
+def _followups_and_escalation(db: sqlite_utils.Database) -> None:
+    # A route may escalate: an unacknowledged alert it posted gets a reminder every
+    # `escalate_seconds`, mentioning `escalate_to` (Slack's own mention markup, kept as given).
+    db.execute("ALTER TABLE routes ADD COLUMN escalate_seconds INTEGER")
+    db.execute("ALTER TABLE routes ADD COLUMN escalate_to TEXT")
+    # The follow-up outbox: replies in an alert message's thread (ack, mute, unmute, ended,
+    # reminder), each posted exactly once: pending → sending → sent | failed | cancelled; a row
+    # left in `sending` is looked up in the thread (conversations.replies) before any re-post.
+    db.execute(
+        """CREATE TABLE followups (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            alert_id TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL,
+            n INTEGER NOT NULL, thread_ts TEXT NOT NULL, text TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'cancelled')),
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, slack_ts TEXT,
+            created_at TEXT NOT NULL, claimed_at TEXT, sent_at TEXT, next_attempt_at TEXT,
+            UNIQUE (alert_id, channel, kind, n))"""
+    )
+    db.execute("CREATE INDEX followups_state ON followups(state, channel)")
+
+
 STEPS: list[Step] = [
     ("0001_initial", _initial),
     ("0002_deliveries_claimed_at", _claimed_at),
     ("0003_holds_and_retries", _holds_and_retries),
+    ("0004_followups_and_escalation", _followups_and_escalation),
 ]
 
 

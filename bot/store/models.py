@@ -102,6 +102,8 @@ class Route:
     vins: tuple[str, ...] | None
     created_by: str | None
     parked_reason: str | None = None
+    escalate_every: dt.timedelta | None = None  # remind this often while nobody acknowledges
+    escalate_to: str | None = None  # the mention reminders carry (None: `<!here>`)
 
     @property
     def parked(self) -> bool:

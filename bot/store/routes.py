@@ -32,8 +32,14 @@ class RoutesPart(LedgerPart):
         types: Sequence[str] | None = None,
         vins: Sequence[str] | None = None,
         created_by: str | None = None,
+        escalate_every: dt.timedelta | None = None,
+        escalate_to: str | None = None,
     ) -> Route:
-        """Subscribe a channel; a channel has one route, so this replaces its previous one."""
+        """Subscribe a channel; a channel has one route, so this replaces its previous one.
+
+        ``escalate_every`` reminds, mentioning ``escalate_to``, while an alert stays unacknowledged.
+        """
+        seconds = int(escalate_every.total_seconds()) if escalate_every else None
         with self.database.transaction() as db:
             table = db.table("routes")
             table.delete_where("channel = ?", [channel])
@@ -45,6 +51,8 @@ class RoutesPart(LedgerPart):
                     "vins": json_list(vins),
                     "created_by": created_by,
                     "created_at": iso(self.clock()),
+                    "escalate_seconds": seconds,
+                    "escalate_to": escalate_to if seconds else None,
                 }
             )
         return Route(
@@ -54,6 +62,8 @@ class RoutesPart(LedgerPart):
             tuple(types) if types else None,
             tuple(vins) if vins else None,
             created_by,
+            escalate_every=escalate_every if seconds else None,
+            escalate_to=escalate_to if seconds else None,
         )
 
     def remove_routes(self, channel: str) -> int:
@@ -111,6 +121,19 @@ class RoutesPart(LedgerPart):
             return db.execute(
                 "DELETE FROM mutes WHERE vin = ? AND until > ?", [vin, iso(self.clock())]
             ).rowcount
+
+    def lift_mute(self, mute_id: int) -> Mute | None:
+        """Lift one mute still in force (the Unmute button); the mute it was, or None."""
+        with self.database.transaction() as db:
+            found = rows(
+                db,
+                f"SELECT {MUTE_COLUMNS} FROM mutes WHERE id = ? AND until > ?",
+                [mute_id, iso(self.clock())],
+            )
+            if not found:
+                return None
+            db.execute("DELETE FROM mutes WHERE id = ?", [mute_id])
+        return mute(found[0])
 
     def mutes(self, now: dt.datetime | None = None) -> list[Mute]:
         """Mutes in force, by VIN then end."""

@@ -62,7 +62,10 @@ DELIVERY_FIELDS = (
 )
 DELIVERY_COLUMNS = ", ".join(f"d.{name}" for name in DELIVERY_FIELDS)
 
-ROUTE_COLUMNS = "id, channel, min_severity, types, vins, created_by, parked_reason"
+ROUTE_COLUMNS = (
+    "id, channel, min_severity, types, vins, created_by, parked_reason, "
+    "escalate_seconds, escalate_to"
+)
 MUTE_COLUMNS = "id, vin, until, types, include_critical, muted_by, muted_at"
 
 
@@ -155,6 +158,10 @@ def route(row: sqlite3.Row) -> Route:
         vins=json_tuple(row["vins"]),
         created_by=row["created_by"],
         parked_reason=row["parked_reason"],
+        escalate_every=(
+            dt.timedelta(seconds=row["escalate_seconds"]) if row["escalate_seconds"] else None
+        ),
+        escalate_to=row["escalate_to"],
     )
 
 

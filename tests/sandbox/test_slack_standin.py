@@ -260,6 +260,45 @@ def test_thread_replies_stay_out_of_history(client: WebClient) -> None:
     assert [m["text"] for m in thread] == ["parent", "reply"]
 
 
+def test_thread_shapes_follow_slacks_documentation(
+    client: WebClient, standin: SlackStandIn
+) -> None:
+    """conversations.replies: the parent first with reply_count, replies with thread_ts and
+    parent_user_id, metadata only with include_all_metadata; asked by a reply's ts it answers
+    the whole thread; a reply to a reply joins the parent's thread (one level, as in Slack)."""
+    parent = client.chat_postMessage(channel="C0OPS", text="parent")["ts"]
+    meta = {"event_type": "fleet_alert_followup",
+            "event_payload": {"alert_id": "a1", "kind": "ack", "n": 1}}  # fmt: skip
+    first = client.chat_postMessage(channel="C0OPS", text="one", thread_ts=parent, metadata=meta)
+    second = client.chat_postMessage(channel="C0OPS", text="two", thread_ts=first["ts"])
+    assert second["message"]["thread_ts"] == parent
+    plain = client.conversations_replies(channel="C0OPS", ts=parent)["messages"]
+    assert "metadata" not in plain[1]
+    thread = client.conversations_replies(channel="C0OPS", ts=first["ts"],
+                                          include_all_metadata=True)["messages"]  # fmt: skip
+    head, one, two = thread
+    assert head["ts"] == parent and head["thread_ts"] == parent and head["reply_count"] == 2
+    assert "parent_user_id" not in head
+    assert (one["thread_ts"], one["parent_user_id"]) == (parent, standin.bot_user_id)
+    assert one["metadata"] == meta and one["bot_id"] == standin.bot_id
+    assert two["text"] == "two" and "subtype" not in one
+    with pytest.raises(SlackApiError, match="thread_not_found"):
+        client.conversations_replies(channel="C0OPS", ts="1.000001")
+
+
+def test_a_broadcast_reply_also_shows_in_history(client: WebClient) -> None:
+    """reply_broadcast: the reply is in its thread and in the channel as a thread_broadcast."""
+    parent = client.chat_postMessage(channel="C0OPS", text="parent")["ts"]
+    client.chat_postMessage(channel="C0OPS", text="quiet", thread_ts=parent)
+    loud = client.chat_postMessage(
+        channel="C0OPS", text="loud", thread_ts=parent, reply_broadcast=True
+    )["ts"]
+    items = client.conversations_history(channel="C0OPS")["messages"]
+    assert [m["text"] for m in items] == ["loud", "parent"]
+    assert items[0]["subtype"] == "thread_broadcast" and items[0]["thread_ts"] == parent
+    assert items[1]["reply_count"] == 2 and items[1]["latest_reply"] == loud
+
+
 @pytest.mark.timeout(20)
 def test_stop_closes_idle_keep_alive_connections() -> None:
     """stop() returns although a client keeps an HTTP/1.1 connection open."""

@@ -162,22 +162,28 @@ def test_trips_today_is_ephemeral(world: World) -> None:
 
 
 def test_mute_button_is_for_admins(world: World) -> None:
-    """A non-admin is refused and nothing is muted; an admin mutes the vehicle for 24 h."""
+    """A non-admin is refused, naming the admins as mentions, and nothing is muted; an admin
+    mutes that alert's type on the vehicle for 24 h and the message says who and until when."""
     alert = stored_alerts(world, 1)[0]
     message = post_alert(world, alert)
 
     (refused,) = world.driver.click(message, ACTION_MUTE, user_id=GUEST).replies()
     assert "only Fleetbot admins can mute vehicles" in all_text(refused)
-    assert refused["response_type"] == "ephemeral"
+    assert f"<@{ADMIN}>" in all_text(refused)  # who to ask, as a mention people can click
+    assert "FLEETBOT_ADMINS" not in all_text(refused)
+    assert refused["response_type"] == "ephemeral" and not refused.get("replace_original")
     assert world.ledger.mutes(NOW) == []
+    assert not current(world, message).edited
 
-    (done,) = world.driver.click(message, ACTION_MUTE).replies()
-    assert "muted for 24 h" in all_text(done)
+    world.driver.click(message, ACTION_MUTE)
+    world.slack.wait_for(lambda s: current(world, message).edited)
     [mute] = world.ledger.mutes(NOW)
     assert mute.types == (alert.type,) and mute.include_critical  # that type, any severity
     until = mute.until
     assert (until - NOW).total_seconds() == 24 * 3600
-    assert not current(world, message).edited
+    shown = all_text({"blocks": current(world, message).blocks})
+    assert f"Muted by <@{ADMIN}> until" in shown and "Unmute" in shown
+    assert "Mute 24 h" not in shown
 
 
 # -- the services, called directly (no HTTP) ------------------------------------------------
@@ -206,10 +212,10 @@ def test_details_and_mute_directly_refuse_politely(world: World) -> None:
     with pytest.raises(UserInputError, match="no longer know alert `gone`"):
         details(world.services, click(message, GUEST, "gone"))
     with pytest.raises(UserInputError, match="only Fleetbot admins can mute"):
-        mute_for_a_day(world.services, click(message, GUEST, alert.vin))
+        mute_for_a_day(world.services, world.client, click(message, GUEST, alert.vin))
     assert world.ledger.mutes() == []
-    muted = mute_for_a_day(world.services, click(message, ADMIN, alert.vin))
-    assert "muted for 24 h" in all_text(muted)
+    assert mute_for_a_day(world.services, world.client, click(message, ADMIN, alert.vin)) is None
+    assert "Muted by" in all_text({"blocks": current(world, message).blocks})
     [mute] = world.ledger.mutes(NOW)
     assert mute.until == NOW + dt.timedelta(hours=24) and mute.types == (alert.type,)
 

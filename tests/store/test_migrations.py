@@ -16,7 +16,12 @@ from bot.store.db import Database
 from bot.store.migrations import MIGRATION_SET, MIGRATIONS, STEPS, Step, migration_set
 
 T0 = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
-NAMES = ["0001_initial", "0002_deliveries_claimed_at", "0003_holds_and_retries"]
+NAMES = [
+    "0001_initial",
+    "0002_deliveries_claimed_at",
+    "0003_holds_and_retries",
+    "0004_followups_and_escalation",
+]
 
 
 def legacy_database(path: Path, steps: Sequence[Step]) -> sqlite_utils.Database:
@@ -140,7 +145,7 @@ def test_old_single_mutes_are_carried_over_as_whole_vehicle_mutes(tmp_path):
     )
     old.close()
     database = Database(path)
-    assert database.migrate(MIGRATIONS) == ["0003_holds_and_retries"]
+    assert database.migrate(MIGRATIONS) == NAMES[2:]
     database.close()
     ledger = Ledger(path, clock=lambda: T0)
     [mute] = ledger.mutes()
@@ -199,3 +204,20 @@ def test_processes_starting_together_apply_each_migration_once(tmp_path):
     assert errors == []
     assert ran == NAMES
     assert sorted(results) == [[], [], [], NAMES]
+
+
+def test_routes_gain_escalation_and_the_followup_outbox_is_unique(tmp_path: Path) -> None:
+    """0004: a route from before keeps its filters and does not escalate; a follow-up is
+    queued once per (alert, channel, kind, n)."""
+    path = tmp_path / "old.db"
+    old = legacy_database(path, STEPS[:3])
+    old.execute("INSERT INTO routes (channel, min_severity) VALUES ('C1', 2)")
+    old.close()
+    ledger = Ledger(path, clock=lambda: T0)
+    [route] = ledger.routes()
+    assert route.min_severity == 2 and route.escalate_every is None and route.escalate_to is None
+    first = ledger.queue_followup("A1", "C1", "reminder", "hi", thread_ts="1.0", n=1)
+    assert first is not None and first.n == 1
+    assert ledger.queue_followup("A1", "C1", "reminder", "again", thread_ts="1.0", n=1) is None
+    assert [f.text for f in ledger.followups("A1")] == ["hi"]
+    ledger.close()

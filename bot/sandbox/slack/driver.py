@@ -194,6 +194,51 @@ class SlackDriver:
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self._post(body, {**self.signed_headers(body), "Content-Type": FORM_TYPE}, url)
 
+    def click_home(
+        self, action_id: str, *, value: str | None = None, user_id: str | None = None
+    ) -> CommandResult:
+        """POST a block_actions payload for a button on the user's App Home, as Slack sends it
+        (a view container, the view itself, and no response_url)."""
+        user = user_id or self.user_id
+        name = self._name(user)
+        view = self.standin.views.get(user)
+        found = find_action((view or {}).get("blocks"), action_id)
+        if view is None or found is None:
+            raise LookupError(
+                MSG_NO_ACTION.format(
+                    action_id=action_id, ts="home", found=_action_ids((view or {}).get("blocks"))
+                )
+            )
+        element, block_id = found
+        view_id = str(view.get("id") or "V0HOME")
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": {"id": user, "username": name, "name": name, "team_id": self.team_id},
+            "api_app_id": self.standin.app_id,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": view_id},
+            "trigger_id": self._trigger_id(),
+            "team": {"id": self.team_id, "domain": self.standin.team_domain},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": {**view, "id": view_id, "type": "home"},
+            "state": {"values": {}},
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "text": element.get("text"),
+                    "value": value if value is not None else element.get("value"),
+                    "type": element.get("type", "button"),
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        label = render.block_lines([{"type": "actions", "elements": [element]}])
+        self.standin.record(render.Entry("click", "home", name, " ".join(label), note=CLICK_NOTE))
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self._post(body, {**self.signed_headers(body), "Content-Type": FORM_TYPE}, None)
+
     def event(self, event: dict[str, Any], *, retry_num: int | None = None) -> CommandResult:
         """POST an Events API envelope (event_callback); a retry resends the same envelope."""
         digest = hashlib.sha256(json.dumps(event, sort_keys=True).encode()).hexdigest()

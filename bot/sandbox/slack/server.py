@@ -72,6 +72,13 @@ class Message:
     deleted: bool = False
     bot_id: str | None = None  # set on messages posted by an app (ours or another)
     app_id: str | None = None
+    broadcast: bool = False  # a thread reply also shown in the channel (`reply_broadcast`)
+    parent_user: str | None = None  # a reply's parent's author (`parent_user_id`)
+
+    @property
+    def is_reply(self) -> bool:
+        """True for a message in a thread that is not the thread's parent."""
+        return bool(self.thread_ts) and self.thread_ts != self.ts
 
 
 @dataclass(frozen=True)
@@ -591,6 +598,10 @@ class SlackStandIn:
             data["blocks"] = copy.deepcopy(msg.blocks)
         if msg.thread_ts:
             data["thread_ts"] = msg.thread_ts
+        if msg.is_reply:
+            data["parent_user_id"] = msg.parent_user
+            if msg.broadcast:
+                data["subtype"] = "thread_broadcast"
         if msg.edited:
             data["edited"] = {"user": self.bot_user_id, "ts": msg.history[-1]["edited_ts"]}
         if include_metadata and msg.metadata is not None:
@@ -800,18 +811,30 @@ class SlackStandIn:
         thread_ts: str | None,
         *,
         user: str | None = None,
+        broadcast: bool = False,
     ) -> Message:
         """Store a message; by default one this app's bot posted (so it carries our bot_id)."""
         msg = Message(
             channel, self._new_ts(), text, blocks, metadata, user or self.bot_user_id, thread_ts
         )
+        parent = self._find(channel, thread_ts) if thread_ts else None
+        if parent is not None and parent.is_reply:
+            # Slack threads are one level deep: a reply to a reply joins the parent's thread
+            thread_ts = msg.thread_ts = parent.thread_ts
+            parent = self._find(channel, thread_ts)
+        msg.broadcast = broadcast and thread_ts is not None
+        msg.parent_user = parent.user if parent is not None else None
         if msg.user == self.bot_user_id:
             msg.bot_id, msg.app_id = self.bot_id, self.app_id
         self._messages.setdefault(channel, []).append(msg)
         self._index[(channel, msg.ts)] = msg
         if thread_ts and thread_ts != msg.ts:
             self._replies.setdefault((channel, thread_ts), []).append(msg)
-        note = " (in thread)" if thread_ts else ""
+        note = (
+            (" (in thread, also sent to the channel)" if msg.broadcast else " (in thread)")
+            if (thread_ts)
+            else ""
+        )
         author = BOT_NAME if msg.user == self.bot_user_id else msg.user
         self.record(render.Entry("post", channel, author, text, blocks, note))
         return msg
@@ -904,7 +927,8 @@ class SlackStandIn:
             raise _SlackError("no_text")
         metadata = _metadata_param(params)
         thread_ts = str(params["thread_ts"]) if params.get("thread_ts") else None
-        msg = self._store(ch.id, text, blocks, metadata, thread_ts)
+        broadcast = _flag(params.get("reply_broadcast"))
+        msg = self._store(ch.id, text, blocks, metadata, thread_ts, broadcast=broadcast)
         return {"ok": True, "channel": ch.id, "ts": msg.ts, "message": self.message_payload(msg)}
 
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -1004,7 +1028,7 @@ class SlackStandIn:
 
         def wanted(m: Message) -> bool:
             us = ts_to_us(m.ts)
-            if m.deleted or (m.thread_ts and m.thread_ts != m.ts):
+            if m.deleted or (m.is_reply and not m.broadcast):
                 return False  # thread replies live in conversations.replies, as in Slack
             if us < oldest or (us == oldest and not inclusive):
                 return False
@@ -1044,10 +1068,18 @@ class SlackStandIn:
         if parent is None:
             raise _SlackError("thread_not_found")
         with_metadata = _flag(params.get("include_all_metadata"))
-        thread = [parent] + [m for m in self._replies.get((ch.id, ts), []) if not m.deleted]
+        if parent.is_reply and parent.thread_ts:  # asked by a reply's ts: Slack answers its thread
+            parent = self._find(ch.id, parent.thread_ts) or parent
+        thread = [m for m in self._replies.get((ch.id, parent.ts), []) if not m.deleted]
         return {
             "ok": True,
-            "messages": [self.message_payload(m, include_metadata=with_metadata) for m in thread],
+            "messages": [
+                {
+                    **self.message_payload(parent, include_metadata=with_metadata),
+                    **self._thread_info(ch.id, parent),
+                },
+                *(self.message_payload(m, include_metadata=with_metadata) for m in thread),
+            ],
             "has_more": False,
         }
 

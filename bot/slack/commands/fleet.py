@@ -277,7 +277,7 @@ def fleet_admin_gate(services: SlackServices) -> Gate:
             log.info("refused /fleet %s to a non-admin", request.subcommand.name)
             return BoltResponse(
                 status=200,
-                body=json.dumps(refusal(what)),
+                body=json.dumps(refusal(what, services.settings.admins)),
                 headers={"content-type": "application/json;charset=utf-8"},
             )
         next()

@@ -18,7 +18,7 @@ from bot.slack.parsing import no_arguments, one_vehicle, parse_mute, parse_subsc
 def subscribe(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
     """`/fleet subscribe [#channel] [filters]`: send alerts to a channel (un-park it as it was)."""
     wanted = parse_subscribe(rest, channel)
-    filtered = wanted.severity_name is not None or wanted.types or wanted.vins
+    filtered = wanted.severity_name is not None or wanted.types or wanted.vins or wanted.escalate
     parked = next(
         (r for r in services.ledger.routes() if r.channel == wanted.channel and r.parked), None
     )
@@ -30,6 +30,8 @@ def subscribe(services: SlackServices, rest: list[str], user: str, channel: str)
             types=parked.types,
             vins=parked.vins,
             created_by=user,
+            escalate_every=parked.escalate_every,
+            escalate_to=parked.escalate_to,
         )
         what = route_text(route, services.directory.names())
         return text_reply(texts.RESUBSCRIBED.format(channel=route.channel, what=what))
@@ -43,6 +45,8 @@ def subscribe(services: SlackServices, rest: list[str], user: str, channel: str)
         types=types,
         vins=vins,
         created_by=user,
+        escalate_every=wanted.escalate,
+        escalate_to=wanted.escalate_to,
     )
     what = route_text(route, services.directory.names())
     reply = texts.SUBSCRIBED.format(channel=route.channel, what=what)

@@ -1,0 +1,127 @@
+"""Kill -9 while escalation reminders flow: afterwards each alert has reminders 1, 2 and 3 in
+its thread, each exactly once (none lost, none repeated), and none in the channel itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from bot.messages.alerts import alert_ids_in
+from bot.messages.followups import followup_key
+from bot.sandbox.psa import PsaSandbox
+from bot.sandbox.slack import SlackStandIn
+from bot.store import Ledger
+
+CHANNEL = "C0ALERTS"
+KILLS = 12
+EVERY = dt.timedelta(seconds=2)
+
+
+def start_bot(env: dict[str, str], log_file) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def reminders(slack: SlackStandIn) -> Counter:
+    """(alert id, n) of every reminder in any thread of the channel, counted."""
+    found: Counter = Counter()
+    for message in slack.messages(CHANNEL):
+        key = followup_key(message.metadata)
+        if key is not None and key[1] == "reminder":
+            assert message.is_reply and not message.broadcast
+            found[(key[0], key[2])] += 1
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_sigkill_during_escalation_loses_and_repeats_no_reminder(certs, tmp_path):
+    rng = random.Random(20261208)
+    db = tmp_path / "fleetbot.db"
+    # The route escalates every 2 s (shorter than `/fleet subscribe` accepts, to keep it quick).
+    ledger = Ledger(db)
+    ledger.add_route(CHANNEL, escalate_every=EVERY, escalate_to="<@U0BOSS>")
+    ledger.close()
+    with (
+        PsaSandbox(certs, vehicles=6, daily_limit=10_000_000) as sandbox,
+        SlackStandIn(channels=(CHANNEL,)) as slack,
+    ):
+        slack.fault_seed = 5
+        slack.drop_after_post_rate = 0.25  # some posts reach Slack but their answer is lost
+        env = {
+            **os.environ,
+            **sandbox.env(),
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_SIGNING_SECRET": "crash-test-secret",
+            "SLACK_API_URL": slack.api_url,
+            "FLEETBOT_DB": str(db),
+            "FLEETBOT_ALERT_CHANNEL": CHANNEL,
+            "FLEETBOT_POLL_INTERVAL": "1",
+            "HOST": "127.0.0.1",
+            "PORT": "0",
+        }
+        vins = [v["vin"] for v in sandbox.vehicles()]
+        with (tmp_path / "bot.log").open("w") as log_file:
+            for round_ in range(KILLS):
+                if round_ < 4:
+                    sandbox.add_alert(rng.choice(vins), severity="Warning")
+                bot = start_bot(env, log_file)
+                time.sleep(rng.uniform(1.0, 4.0))
+                bot.send_signal(signal.SIGKILL)
+                bot.wait()
+
+            posted = {a for m in slack.messages(CHANNEL) for a in alert_ids_in(m.metadata)}
+            bot = start_bot(env, log_file)
+            try:
+                deadline = time.monotonic() + 150
+                while time.monotonic() < deadline:
+                    assert bot.poll() is None, "the bot stopped by itself"
+                    posted = {a for m in slack.messages(CHANNEL) for a in alert_ids_in(m.metadata)}
+                    want = {(a, n) for a in posted for n in (1, 2, 3)}
+                    if posted and set(reminders(slack)) >= want:
+                        break
+                    time.sleep(0.5)
+                # Replies whose answer was lost are looked up 30 s after their claim: wait until
+                # the outbox has settled every one (a repeat would show up meanwhile).
+                watcher = Ledger(db)
+                try:
+                    while time.monotonic() < deadline + 60:
+                        states = {f.state for f in watcher.followups()}
+                        if not states & {"pending", "sending"}:
+                            break
+                        time.sleep(0.5)
+                finally:
+                    watcher.close()
+                time.sleep(EVERY.total_seconds() * 3)  # a 4th or a repeat would show up now
+            finally:
+                bot.send_signal(signal.SIGTERM)
+                assert bot.wait(timeout=30) == 0
+
+        counts = reminders(slack)
+        log = (tmp_path / "bot.log").read_text()
+        assert posted, log[-3000:]
+        want = {(a, n) for a in posted for n in (1, 2, 3)}
+        assert set(counts) == want, f"lost or extra: {want ^ set(counts)}\n{log[-3000:]}"
+        assert [k for k, n in counts.items() if n > 1] == [], "repeated"
+        # No reminder reached the channel itself: Slack's history shows none.
+        history = slack.messages(CHANNEL)
+        assert not [m for m in history if m.is_reply and m.broadcast]
+        # The lost-answer case really happened to a reply, and the thread was looked up.
+        assert any(c.fault == "drop_after_post" and c.params.get("thread_ts") for c in slack.calls)
+        assert any(c.method == "conversations.replies" for c in slack.calls)
+        settled = Ledger(db)
+        assert {f.state for f in settled.followups()} <= {"sent", "cancelled"}
+        settled.close()
