@@ -21,6 +21,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from bot.alerts.routing import covering_mute
 from bot.alerts.slack_port import SlackPort
@@ -36,6 +37,9 @@ from bot.errors import (
 from bot.messages.alerts import DIGEST_SIZE, alert_ids_in, alert_message, digest_message
 from bot.store import Delivery, Ledger
 from bot.store.ledger import from_iso, iso, utcnow
+
+if TYPE_CHECKING:
+    from bot.places import Places
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +141,7 @@ class DeliveryService:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         probe_every: float = PROBE_EVERY,
+        places: Places | None = None,
     ) -> None:
         self.ledger = ledger
         self.slack = slack
@@ -144,6 +149,7 @@ class DeliveryService:
         self.fallback_channel = fallback_channel
         self.admins = tuple(admins)
         self.locale = locale
+        self.places = places  # names the positions in messages
         self.per_channel_interval = per_channel_interval
         self.reconcile_grace = reconcile_grace
         self.clock = clock
@@ -492,7 +498,9 @@ class DeliveryService:
         if digest:
             items = [(row.alert, row.acked_by, row.acked_at) for row in rows]
             held = {row.alert.id for row in rows if row.held_by_mute}
-            return digest_message(items, names=names, locale=self.locale, held=held)
+            return digest_message(
+                items, names=names, locale=self.locale, held=held, places=self.places
+            )
         row = rows[0]
         return alert_message(
             row.alert,
@@ -501,6 +509,7 @@ class DeliveryService:
             acked_by=row.acked_by,
             acked_at=row.acked_at,
             held_by_mute=row.held_by_mute,
+            places=self.places,
         )
 
     # -- (3) updates -------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from bot.messages.alerts import (
     digest_message,
 )
 from bot.messages.markup import Message, echo, escape, slack_date, text_reply
+from bot.messages.places import ACTION_OPEN_MAP
 from bot.messages.trips import trips_messages
 from bot.slack import handling
 from bot.slack.access import action_admin_gate, require_admin
@@ -54,6 +55,7 @@ def acknowledge(services: SlackServices, client: WebClient, click: Click) -> Mes
             locale=services.locale,
             acked_by=click.user,
             acked_at=at,
+            places=services.places,
         )
     else:
         # an alert the ledger never saw (pruned, or posted by another install): edit what we have
@@ -73,7 +75,12 @@ def digest_acknowledge(services: SlackServices, client: WebClient, click: Click)
     deliveries = services.ledger.deliveries_for_message(click.channel, click.ts)
     if deliveries:
         items = [(d.alert, d.acked_by, d.acked_at) for d in deliveries]
-        message = digest_message(items, names=services.directory.names(), locale=services.locale)
+        message = digest_message(
+            items,
+            names=services.directory.names(),
+            locale=services.locale,
+            places=services.places,
+        )
     else:
         message = digest_acked_edit(click.blocks, alert_id, click.user, at)
     client.chat_update(channel=click.channel, ts=click.ts, **message)
@@ -98,7 +105,7 @@ def trips_today(services: SlackServices, vin: str, *, tz: dt.tzinfo = dt.UTC) ->
     entry = services.directory.resolve(vin)
     trips = fetch_trips(services, entry, period.start, period.end)
     trips = [t for t in trips if t.started_at is None or t.started_at >= period.start]
-    return trips_messages(entry.name, trips, period, tz)
+    return trips_messages(entry.name, trips, period, tz, services.places)
 
 
 def mute_for_a_day(services: SlackServices, click: Click) -> Message:
@@ -163,3 +170,6 @@ def register(app: App, services: SlackServices) -> None:
     app.action(ACTION_MUTE, middleware=[action_admin_gate(services, "mute_button")])(
         ack=ack, lazy=[mute_work]
     )
+    # Open map is a link button: Slack opens the URL and still sends the click, which only
+    # needs an ack (unanswered, Slack shows the person a warning).
+    app.action(ACTION_OPEN_MAP)(ack)

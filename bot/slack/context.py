@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.directory import VehicleDirectory
+    from bot.places import Places
     from bot.psa.client import PsaClient
     from bot.store import Ledger
 
@@ -88,6 +89,7 @@ class SlackServices:
     monitors: PushMonitors | None = None
     clock: Callable[[], dt.datetime] = utcnow
     zones: UserZones = dataclasses.field(default_factory=UserZones)
+    places: Places | None = None  # names positions; None: a plain "on the map" link
 
     @property
     def locale(self) -> str:
