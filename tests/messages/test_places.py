@@ -201,10 +201,10 @@ def test_trip_line_shows_speeds_and_consumption_per_100_km(namer: Places) -> Non
 @pytest.mark.parametrize(
     ("start", "end", "words"),
     [
-        (dt.date(2026, 11, 1), dt.date(2026, 11, 7), "1–7 Nov"),
-        (dt.date(2026, 10, 28), dt.date(2026, 11, 3), "28 Oct – 3 Nov"),
-        (dt.date(2025, 12, 28), dt.date(2026, 1, 3), "28 Dec 2025 – 3 Jan 2026"),
-        (dt.date(2025, 3, 1), dt.date(2025, 3, 4), "1–4 Mar 2025"),
+        (dt.date(2026, 11, 1), dt.date(2026, 11, 7), "1\u20137 Nov"),
+        (dt.date(2026, 10, 28), dt.date(2026, 11, 3), "28 Oct \u2013 3 Nov"),
+        (dt.date(2025, 12, 28), dt.date(2026, 1, 3), "28 Dec 2025 \u2013 3 Jan 2026"),
+        (dt.date(2025, 3, 1), dt.date(2025, 3, 4), "1\u20134 Mar 2025"),
         (dt.date(2026, 11, 5), dt.date(2026, 11, 5), "5 Nov"),
     ],
 )

@@ -54,9 +54,9 @@ def test_trips_range_and_day(world: World) -> None:
     """A range of days and a single day both answer with the period in words."""
     vin = world.vehicle()["vin"]
     ranged = all_text(reply(world.driver.command("/trips", f"{vin} 2026-11-15..2026-11-17")))
-    assert "over 15–17 Nov" in ranged
+    assert "over 15\u201317 Nov" in ranged
     spaced = all_text(reply(world.driver.command("/trips", f"{vin} 2026-11-15 .. 2026-11-17")))
-    assert "over 15–17 Nov" in spaced
+    assert "over 15\u201317 Nov" in spaced
     day = all_text(reply(world.driver.command("/trips", f"{vin} 2026-11-01")))
     assert "No trips" in day and "on 1 Nov" in day
 
