@@ -35,7 +35,7 @@ def parse_site(rest: list[str]) -> tuple[str, float, float, int]:
     # The position is one word ("48.85,2.35") or two ("48.85," "2.35") when typed with a space.
     position = None
     for size in (1, 2):
-        if len(words) > size:
+        if len(words) >= size:
             candidate = "".join(words[-size:])
             if _POSITION.match(candidate):
                 position = candidate
