@@ -114,7 +114,7 @@ class Gazetteer:
         self.load()
         # Widen the searched box until it holds a town within its own radius: the nearest town
         # within R km lies in the box of R km, so the first hit that close is the answer.
-        for radius in (60.0, 600.0):
+        for radius in (60.0, 300.0, 1500.0):
             best = self._nearest_in(self._cells(lat, lon, radius), lat, lon)
             if best is not None and best[0] <= radius:
                 return self._town(self._biggest_close(lat, lon) or best)
