@@ -21,6 +21,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from bot.alerts.routing import covering_mute
 from bot.alerts.slack_port import SlackPort
@@ -45,6 +46,9 @@ from bot.messages.alerts import (
 from bot.messages.followups import ended_text
 from bot.store import Delivery, Ledger
 from bot.store.ledger import from_iso, iso, utcnow
+
+if TYPE_CHECKING:
+    from bot.places import Places
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +150,7 @@ class DeliveryService:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         probe_every: float = PROBE_EVERY,
+        places: Places | None = None,
     ) -> None:
         self.ledger = ledger
         self.slack = slack
@@ -153,6 +158,7 @@ class DeliveryService:
         self.fallback_channel = fallback_channel
         self.admins = tuple(admins)
         self.locale = locale
+        self.places = places  # names the positions in messages
         self.per_channel_interval = per_channel_interval
         self.reconcile_grace = reconcile_grace
         self.clock = clock
@@ -501,7 +507,9 @@ class DeliveryService:
         if digest:
             items = [(row.alert, row.acked_by, row.acked_at) for row in rows]
             held = {row.alert.id for row in rows if row.held_by_mute}
-            return digest_message(items, names=names, locale=self.locale, held=held)
+            return digest_message(
+                items, names=names, locale=self.locale, held=held, places=self.places
+            )
         row = rows[0]
         return alert_message(
             row.alert,
@@ -512,6 +520,7 @@ class DeliveryService:
             held_by_mute=row.held_by_mute,
             # who muted this kind of alert and until when, with Unmute (kept on the ended edit)
             muted=mute_on(row.alert, self.ledger.mutes(self.clock())),
+            places=self.places,
         )
 
     # -- (3) updates -------------------------------------------------------------------------

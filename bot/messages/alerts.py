@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.messages import texts
 from bot.messages.alert_text import alert_text, normalise_type, severity_badge, severity_rank
@@ -23,14 +23,16 @@ from bot.messages.markup import (
     ephemeral,
     escape,
     pack_sections,
-    place,
-    position_text,
     section,
     slack_date,
     text_reply,
 )
+from bot.messages.places import open_map_button, where, where_feature
 from bot.psa.models import Alert
 from bot.store import Mute, StoredAlert
+
+if TYPE_CHECKING:
+    from bot.places import Places
 
 ACTION_ACK = "alert_ack"
 ACTION_DETAILS = "alert_details"
@@ -104,12 +106,15 @@ def muted_line(mute: Mute) -> str:
 
 
 def alert_status_lines(
-    alert: StoredAlert, acked_by: str | None, acked_at: dt.datetime | None
+    alert: StoredAlert,
+    acked_by: str | None,
+    acked_at: dt.datetime | None,
+    places: Places | None = None,
 ) -> list[str]:
     """When it started, where, whether it ended and who acknowledged it."""
     lines = [
         f"{texts.ALERT_STARTED.format(when=slack_date(alert.started_at))} · "
-        f"{position_text(alert.payload.get('startPosition'))}"
+        f"{where_feature(alert.payload.get('startPosition'), places)}"
     ]
     if alert.ended:
         lines.append(texts.ALERT_ENDED.format(when=slack_date(alert.end_at or alert.updated_at)))
@@ -141,6 +146,7 @@ def alert_message(
     acked_at: dt.datetime | None = None,
     held_by_mute: bool = False,
     muted: Mute | None = None,
+    places: Places | None = None,
 ) -> Message:
     """The channel message for one alert, with its buttons and ``fleet_alert`` metadata.
 
@@ -148,7 +154,7 @@ def alert_message(
     and its Unmute button takes the Mute button's place.
     """
     headline = alert_line(alert, locale, vehicle_name)
-    status = alert_status_lines(alert, acked_by, acked_at)
+    status = alert_status_lines(alert, acked_by, acked_at, places)
     if held_by_mute:
         status.append(texts.ALERT_HELD)
     if muted is not None:
@@ -161,6 +167,9 @@ def alert_message(
         buttons.append(button(texts.ALERT_MUTE, ACTION_MUTE, alert.vin))
     else:
         buttons.append(button(texts.ALERT_UNMUTE, ACTION_UNMUTE, str(muted.id)))
+    open_map = open_map_button(alert.payload.get("startPosition"))
+    if open_map is not None:
+        buttons.append(open_map)
     return {
         "text": notification_text(headline, vehicle_name, alert.vin),
         "blocks": [
@@ -184,6 +193,7 @@ def digest_message(
     names: Mapping[str, str],
     locale: str = "en-GB",
     held: Collection[str] = (),
+    places: Places | None = None,
 ) -> Message:
     """One message for a burst of alerts in one channel (``fleet_alert_digest`` metadata).
 
@@ -203,7 +213,7 @@ def digest_message(
     for alert, acked_by, *when in items:
         acked_at = when[0] if when else None
         line = alert_line(alert, locale, names.get(alert.vin, alert.vin))
-        status = alert_status_lines(alert, acked_by, acked_at)
+        status = alert_status_lines(alert, acked_by, acked_at, places)
         if alert.id in held:
             status.append(texts.ALERT_HELD)
         block = section(f"{line}\n{' · '.join(status)}")
@@ -319,24 +329,30 @@ def stored_as_api(stored: StoredAlert) -> Alert:
     )
 
 
-def alert_list_line(alert: Alert, locale: str) -> str:
+def alert_list_line(alert: Alert, locale: str, places: Places | None = None) -> str:
     """One alert of a vehicle's list: in words, when and where, and its id."""
     line = alert_line(alert, locale)
-    where = place(alert.start_position)
+    place = where(alert.start_position, places)
     if alert.ended:
         return texts.ALERT_LINE_ENDED.format(
             line=line,
             when=slack_date(alert.started_at),
             end=slack_date(alert.end_at or alert.updated_at),
-            where=where,
+            where=place,
             id=escape(alert.id),
         )
     return texts.ALERT_LINE.format(
-        line=line, when=slack_date(alert.started_at), where=where, id=escape(alert.id)
+        line=line, when=slack_date(alert.started_at), where=place, id=escape(alert.id)
     )
 
 
-def alerts_message(vehicle: str, alerts: Sequence[Alert], days: int, locale: str) -> Message:
+def alerts_message(
+    vehicle: str,
+    alerts: Sequence[Alert],
+    days: int,
+    locale: str,
+    places: Places | None = None,
+) -> Message:
     """Active alerts first (most severe, then newest), then the recent ended ones."""
     vehicle = escape(vehicle)
     if not alerts:
@@ -356,11 +372,13 @@ def alerts_message(vehicle: str, alerts: Sequence[Alert], days: int, locale: str
         texts.ALERTS_ACTIVE.format(count=len(active)),
     ]
     budget = MAX_ALERT_LINES
-    lines += [alert_list_line(a, locale) for a in active[:budget]] or [texts.ALERTS_NONE_ACTIVE]
+    lines += [alert_list_line(a, locale, places) for a in active[:budget]] or [
+        texts.ALERTS_NONE_ACTIVE
+    ]
     budget -= min(len(active), budget)
     if ended:
         lines.append(texts.ALERTS_RECENT.format(days=days, count=len(ended)))
-        lines += [alert_list_line(a, locale) for a in ended[:budget]]
+        lines += [alert_list_line(a, locale, places) for a in ended[:budget]]
     hidden = len(active) + len(ended) - MAX_ALERT_LINES
     blocks = pack_sections(lines)
     if hidden > 0:
@@ -375,13 +393,15 @@ def alert_detail(
     *,
     acked_by: str | None = None,
     acked_at: dt.datetime | None = None,
+    places: Places | None = None,
 ) -> Message:
     """Everything we know about one alert."""
     title = alert_line(alert, locale, vehicle)
     ended = ""
     if alert.ended:
         ended = texts.ALERT_DETAIL_ENDED.format(
-            when=slack_date(alert.end_at or alert.updated_at), where=place(alert.end_position)
+            when=slack_date(alert.end_at or alert.updated_at),
+            where=where(alert.end_position, places),
         )
     fields = texts.ALERT_DETAIL_FIELDS.format(
         id=escape(alert.id),
@@ -389,7 +409,7 @@ def alert_detail(
         state=texts.ALERT_STATE_ENDED if alert.ended else texts.ALERT_STATE_ACTIVE,
         started=slack_date(alert.started_at),
         ended=ended,
-        where=place(alert.start_position),
+        where=where(alert.start_position, places),
     )
     if acked_by:
         fields += texts.ALERT_ACKED.format(user=escape(acked_by), when=slack_date(acked_at))

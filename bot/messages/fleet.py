@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.messages import texts
 from bot.messages.alert_text import SEVERITIES, severity_rank
@@ -18,13 +18,16 @@ from bot.messages.markup import (
     escape,
     km,
     pack_sections,
-    place,
     section,
     slack_date,
     text_reply,
 )
+from bot.messages.places import where
 from bot.psa.models import Position, VehicleStatus
 from bot.store import Delivery, Mute, Route
+
+if TYPE_CHECKING:
+    from bot.places import Places
 
 MAX_VEHICLE_LINES = 80
 MAX_FAILED_LINES = 30
@@ -83,7 +86,7 @@ def _percent(value: float | None) -> str:
     return f"{value:.0f} %" if value is not None else texts.UNKNOWN
 
 
-def status_message(vehicle: str, status: VehicleStatus) -> Message:
+def status_message(vehicle: str, status: VehicleStatus, places: Places | None = None) -> Message:
     """Energy level and autonomy, odometer, ignition, position and maintenance."""
     vehicle = escape(vehicle)
     updated = texts.STATUS_UPDATED.format(when=slack_date(status.updated_at))
@@ -122,7 +125,7 @@ def status_message(vehicle: str, status: VehicleStatus) -> Message:
     if status.moving is not None:
         lines.append(texts.STATUS_MOVING.format(moving=texts.YES if status.moving else texts.NO))
     if status.position is not None:
-        lines.append(texts.STATUS_POSITION.format(where=place(status.position)))
+        lines.append(texts.STATUS_POSITION.format(where=where(status.position, places)))
     due = []
     if status.days_before_maintenance is not None:
         due.append(texts.STATUS_MAINTENANCE_DAYS.format(days=status.days_before_maintenance))
@@ -135,10 +138,10 @@ def status_message(vehicle: str, status: VehicleStatus) -> Message:
     return ephemeral(title, [section(title), *pack_sections(lines)])
 
 
-def where_message(vehicle: str, position: Position) -> Message:
-    """The last known position with a map link."""
+def where_message(vehicle: str, position: Position, places: Places | None = None) -> Message:
+    """The last known position, named and linked to the map."""
     text = texts.WHERE_TEXT.format(
-        vehicle=escape(vehicle), when=slack_date(position.at), where=place(position)
+        vehicle=escape(vehicle), when=slack_date(position.at), where=where(position, places)
     )
     return text_reply(text)
 

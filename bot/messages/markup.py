@@ -73,9 +73,9 @@ def day_token(day: dt.date, start: dt.datetime) -> str:
 
 
 def map_link(lon: float, lat: float, label: str | None = None) -> str:
-    """An OpenStreetMap link in mrkdwn."""
+    """An OpenStreetMap link in mrkdwn (positions are named by :mod:`bot.messages.places`)."""
     url = f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=15/{lat:.5f}/{lon:.5f}"
-    return f"<{url}|{escape(label) if label else f'{lat:.4f}, {lon:.4f}'}>"
+    return f"<{url}|{escape(label) if label else texts.PLACE_ON_MAP}>"  # never bare coordinates
 
 
 def position_text(feature: Mapping[str, Any] | None) -> str:

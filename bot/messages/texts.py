@@ -28,6 +28,7 @@ FLEET_USAGE = (
     "• `routes` — which channels get which alerts\n"
     "• `mutes` — which vehicles are muted, and until when\n"
     "• `monitor list` — push monitors at the API\n"
+    "• `sites` — named places (depots, customers) that positions are told by\n"
     "*Admins only:*\n"
     "• `vehicles label &lt;vin&gt; &lt;label&gt;` — give a vehicle a name people use\n"
     "• `subscribe [#channel] [severity>=warning] [types=A,B] [vehicles=V1,V2]` — send alerts "
@@ -36,6 +37,8 @@ FLEET_USAGE = (
     "• `mute &lt;vehicle&gt; &lt;duration&gt;` (e.g. `30m`, `2h`, `3d`, at most `30d`) and "
     "`unmute &lt;vehicle&gt;`\n"
     "• `monitor enable|disable` — turn push (API monitors) on or off\n"
+    "• `site add &lt;name&gt; &lt;lat&gt;,&lt;lon&gt; [&lt;radius&gt;m]` (default 300 m) and "
+    "`site remove &lt;name&gt;` — name a place\n"
     "• `failed` — alerts Slack refused for good, and why; `retry` — queue them all again"
 )
 FLEET_SUBCOMMAND_USAGE = {
@@ -60,6 +63,12 @@ FLEET_SUBCOMMAND_USAGE = {
     "unmute": "*Usage:* `/fleet unmute &lt;vehicle&gt;`",
     "monitor": "*Usage:* `/fleet monitor list|enable|disable`",
     "mutes": "*Usage:* `/fleet mutes`",
+    "site": (
+        "*Usage:* `/fleet site add &lt;name&gt; &lt;lat&gt;,&lt;lon&gt; [&lt;radius&gt;m]` "
+        "(e.g. `/fleet site add Depot Nord 48.8566,2.3522 300m`; radius 300 m by default) "
+        "or `/fleet site remove &lt;name&gt;`"
+    ),
+    "sites": "*Usage:* `/fleet sites`",
     "failed": "*Usage:* `/fleet failed` (admins: alerts Slack refused for good)",
     "retry": "*Usage:* `/fleet retry` (admins: queue every failed alert again)",
     "help": "*Usage:* `/fleet help`",
@@ -104,6 +113,7 @@ NOT_ADMIN_WHAT = {
     "unmute_button": "unmute vehicles",
     "failed": "list failed deliveries",
     "retry": "retry failed deliveries",
+    "site": "add or remove sites",
 }
 SOMETHING_WRONG = (
     "Something went wrong on my side (ref `{ref}`). An admin can look it up in the logs."
@@ -132,6 +142,30 @@ DIGEST_MORE = "Acknowledge each alert here; `/alert &lt;vehicle&gt;` shows the d
 UNKNOWN_PLACE = "position unknown"
 UNKNOWN_TIME = "unknown time"
 
+# -- places and sites (what a position reads as; always the label of a map link) ----------
+
+PLACE_AT_SITE = "at {site}"
+PLACE_NEAR_SITE = "{km} from {site}"
+PLACE_NEAR_TOWN = "near {town}, {country}"
+PLACE_REMOTE = "{km} from {town}, {country}"  # no town within 50 km: at sea, or a desert
+PLACE_ON_MAP = "on the map"  # a point nobody can name (no gazetteer handed in)
+OPEN_MAP = "Open map"
+SITES_TITLE = "*Sites* ({count}) — positions within a site's radius read as “at” it"
+SITES_LINE = "• *{name}* — {radius} m around {where}{by}"
+SITES_BY = " (added by <@{user}>)"
+SITES_NONE = "No sites yet. An admin can name one: `/fleet site add Depot 48.85,2.35 300m`."
+SITE_ADDED = "Site *{name}* added: positions within {radius} m of it now read “at {name}”."
+SITE_REMOVED = "Site *{name}* removed."
+SITE_EXISTS = "There is already a site called *{name}*; remove it first to move it."
+SITE_UNKNOWN = "There is no site called “{name}”."
+SITE_NEED_NAME = "Give the site a name."
+SITE_BAD_POSITION = (
+    "I cannot read “{text}” as a position: write latitude,longitude in decimal degrees, "
+    "e.g. `48.8566,2.3522`."
+)
+SITE_BAD_RADIUS = "I cannot read “{text}” as a radius: write metres, e.g. `300m` (10 m to 50 km)."
+SITE_NAME_TOO_LONG = "That name is too long: at most {limit} characters."
+
 # -- API troubles, said plainly ----------------------------------------------------------
 
 API_UNAVAILABLE = "The Connected Car API is not answering right now; please try again in a minute."
@@ -153,14 +187,22 @@ API_REF = " (ref `{uuid}`)"
 TRIPS_NONE = "No trips for *{vehicle}* {period}."
 TRIPS_TITLE = "*Trips of {vehicle}* {period} — {count} trips, {distance}, {duration}{energy}"
 TRIPS_DAY = "*{day}* — {count} trips, {distance}, {duration}{energy}"
-TRIPS_LINE = "{start} → {end} · *{distance}* in {duration}{energy}\n{from_place} → {to_place}"
+TRIPS_LINE = (
+    "{start} → {end} · *{distance}* in {duration}{speeds}{energy}\n{from_place} → {to_place}"
+)
+TRIPS_AVG_SPEED = "avg {speed:.0f} km/h"
+TRIPS_MAX_SPEED = "max {speed:.0f} km/h"
+TRIPS_PER_100_KM = "{value:.1f} {unit}/100 km"
+DAY_RANGE = "{start} – {end}"  # noqa: RUF001 (an en dash, as ranges are printed)
+DAY_RANGE_ONE_MONTH = "{start}–{end}"  # noqa: RUF001
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 TRIPS_PAGE = "Trips of {vehicle}, part {page} of {pages}"
 TRIPS_MORE = "… and {count} more trips not shown: ask for a shorter range."
 TRIPS_INCOMPLETE = " :warning: incomplete"
 PERIOD_TODAY = "today"
 PERIOD_YESTERDAY = "yesterday"
 PERIOD_DAY = "on {day}"
-PERIOD_RANGE = "from {start} to {end}"
+PERIOD_RANGE = "over {range}"
 PERIOD_LAST_DAYS = "in the last {days} days"
 
 # -- /alert ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.messages import texts
 from bot.messages.markup import (
@@ -20,12 +20,15 @@ from bot.messages.markup import (
     ephemeral,
     escape,
     km,
-    place,
     section,
     slack_date,
     text_reply,
 )
+from bot.messages.places import where
 from bot.psa.models import Trip
+
+if TYPE_CHECKING:
+    from bot.places import Places
 
 _TRIP_BLOCKS_PER_MESSAGE = MAX_BLOCKS - 2  # room for the "part n of m" and "… more" contexts
 
@@ -72,11 +75,35 @@ class EnergyTotals:
             f" · {value:,.1f} {escape(unit)}".rstrip() for unit, value in self.amounts.items()
         )
 
+    def per_100_km(self, distance_km: float | None) -> str:
+        """``" · 6.1 L/100 km · 1.2 kWh/100 km"`` (empty without a distance or litres/kWh)."""
+        if not distance_km or not math.isfinite(distance_km) or distance_km <= 0:
+            return ""
+        parts = [
+            texts.TRIPS_PER_100_KM.format(value=value * 100 / distance_km, unit=_PER_100[unit])
+            for unit, value in self.amounts.items()
+            if unit in _PER_100
+        ]
+        return "".join(f" · {part}" for part in parts)
+
+
+_PER_100 = {"L fuel": "L", "kWh": "kWh"}
+
+
+def speeds(trip: Trip) -> str:
+    """``" · avg 42 km/h, max 110 km/h"`` (what the API reported of the two)."""
+    parts = []
+    if trip.avg_speed is not None and math.isfinite(trip.avg_speed):
+        parts.append(texts.TRIPS_AVG_SPEED.format(speed=trip.avg_speed))
+    if trip.max_speed is not None and math.isfinite(trip.max_speed):
+        parts.append(texts.TRIPS_MAX_SPEED.format(speed=trip.max_speed))
+    return f" · {', '.join(parts)}" if parts else ""
+
 
 def _trip_energy(trip: Trip) -> str:
     totals = EnergyTotals()
     totals.add(trip)
-    text = totals.text()
+    text = totals.text() + totals.per_100_km(trip.distance_km)
     if not text and trip.avg_consumption:
         averages = [
             f"{a.value:g} ({escape(a.type)})" for a in trip.avg_consumption if a.value is not None
@@ -85,16 +112,17 @@ def _trip_energy(trip: Trip) -> str:
     return text
 
 
-def trip_line(trip: Trip, tz: dt.tzinfo) -> str:
-    """One trip: start → end time, distance, duration, energy, then start → end place."""
+def trip_line(trip: Trip, tz: dt.tzinfo, places: Places | None = None) -> str:
+    """One trip: times, distance, duration, speeds, energy, then start → end place."""
     line = texts.TRIPS_LINE.format(
         start=slack_date(trip.started_at, "{time}"),
         end=slack_date(trip.stopped_at, "{time}"),
         distance=km(trip.distance_km),
         duration=duration(trip.duration_s),
+        speeds=speeds(trip),
         energy=_trip_energy(trip),
-        from_place=place(trip.start_position),
-        to_place=place(trip.stop_position),
+        from_place=where(trip.start_position, places),
+        to_place=where(trip.stop_position, places),
     )
     if trip.faults or trip.done is False:
         line += texts.TRIPS_INCOMPLETE
@@ -105,13 +133,24 @@ def _totals(trips: Sequence[Trip]) -> tuple[str, str, str]:
     energy = EnergyTotals()
     for trip in trips:
         energy.add(trip)
-    distance = sum(t.distance_km or 0.0 for t in trips)
+    distance = sum(t.distance_km or 0.0 for t in trips if t.distance_km is not None)
     seconds = sum(t.duration_s or 0.0 for t in trips)
-    return km(distance), duration(seconds), energy.text()
+    # per 100 km over the trips that reported both a distance and what they used
+    measured = EnergyTotals()
+    measured_km = 0.0
+    for trip in trips:
+        if trip.distance_km and math.isfinite(trip.distance_km) and trip.energy_consumptions:
+            measured.add(trip)
+            measured_km += trip.distance_km
+    return km(distance), duration(seconds), energy.text() + measured.per_100_km(measured_km)
 
 
 def trips_messages(
-    vehicle: str, trips: Sequence[Trip], period: Period, tz: dt.tzinfo
+    vehicle: str,
+    trips: Sequence[Trip],
+    period: Period,
+    tz: dt.tzinfo,
+    places: Places | None = None,
 ) -> list[Message]:
     """The trips of a period grouped by day with totals, as one to five ephemeral messages."""
     vehicle = escape(vehicle)
@@ -146,7 +185,7 @@ def trips_messages(
                 energy=d_energy,
             )
             items.append((section(header), 0))
-        items.extend((section(trip_line(trip, tz)), 1) for trip in day_trips)
+        items.extend((section(trip_line(trip, tz, places)), 1) for trip in day_trips)
 
     pages: list[list[dict[str, Any]]] = []
     shown = 0
@@ -165,3 +204,27 @@ def trips_messages(
     if hidden > 0:
         messages[-1]["blocks"].append(context(texts.TRIPS_MORE.format(count=hidden)))
     return messages
+
+
+# -- period labels in words ------------------------------------------------------------------
+
+
+def day_words(day: dt.date, today: dt.date) -> str:
+    """ "20 Nov" (this year) or "20 Nov 2025"."""
+    text = f"{day.day} {texts.MONTHS[day.month - 1]}"
+    return text if day.year == today.year else f"{text} {day.year}"
+
+
+def range_words(start: dt.date, end: dt.date, today: dt.date) -> str:
+    """A range of days in words, with years only when not this one (see the tests)."""
+    if start == end:
+        return day_words(start, today)
+    year = "" if start.year == end.year == today.year else f" {end.year}"
+    last = f"{end.day} {texts.MONTHS[end.month - 1]}{year}"
+    if start.year != end.year:
+        first = f"{start.day} {texts.MONTHS[start.month - 1]} {start.year}"
+    elif start.month == end.month:
+        return texts.DAY_RANGE_ONE_MONTH.format(start=start.day, end=last)
+    else:
+        first = f"{start.day} {texts.MONTHS[start.month - 1]}"
+    return texts.DAY_RANGE.format(start=first, end=last)

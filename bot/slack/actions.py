@@ -37,6 +37,7 @@ from bot.messages.alerts import (
 )
 from bot.messages.followups import ack_all_text, ack_text, mute_text, muted_kind, unmute_text
 from bot.messages.markup import Message, echo, escape, slack_date, text_reply
+from bot.messages.places import ACTION_OPEN_MAP
 from bot.messages.trips import trips_messages
 from bot.slack import handling
 from bot.slack.access import action_admin_gate, require_admin
@@ -72,6 +73,7 @@ def acknowledge(services: SlackServices, client: WebClient, click: Click) -> Mes
             locale=services.locale,
             acked_by=click.user,
             acked_at=at,
+            places=services.places,
         )
     else:
         # an alert the ledger never saw (pruned, or posted by another install): edit what we have
@@ -154,7 +156,12 @@ def digest_acknowledge(services: SlackServices, client: WebClient, click: Click)
         if acked is not None and at is not None:
             what = alert_line(acked.alert, services.locale, names.get(acked.alert.vin))
             queue_reply(services, click, alert_id, "ack", ack_text(click.user, at, what))
-        message = digest_message(digest_items(deliveries), names=names, locale=services.locale)
+        message = digest_message(
+            digest_items(deliveries),
+            names=names,
+            locale=services.locale,
+            places=services.places,
+        )
     else:
         message = digest_acked_edit(click.blocks, alert_id, click.user, at)
     client.chat_update(channel=click.channel, ts=click.ts, **message)
@@ -205,7 +212,7 @@ def trips_today(services: SlackServices, vin: str, *, tz: dt.tzinfo = dt.UTC) ->
     entry = services.directory.resolve(vin)
     trips = fetch_trips(services, entry, period.start, period.end)
     trips = [t for t in trips if t.started_at is None or t.started_at >= period.start]
-    return trips_messages(entry.name, trips, period, tz)
+    return trips_messages(entry.name, trips, period, tz, services.places)
 
 
 def mute_for_a_day(services: SlackServices, client: WebClient, click: Click) -> Message | None:
@@ -325,3 +332,6 @@ def register(app: App, services: SlackServices) -> None:
     app.action(ACTION_UNMUTE, middleware=[action_admin_gate(services, "unmute_button")])(
         ack=ack, lazy=[unmute_work]
     )
+    # Open map is a link button: Slack opens the URL and still sends the click, which only
+    # needs an ack (unanswered, Slack shows the person a warning).
+    app.action(ACTION_OPEN_MAP)(ack)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.directory import VehicleDirectory
+    from bot.places import Places
     from bot.psa.client import PsaClient
     from bot.store import Ledger
 
@@ -90,6 +91,7 @@ class SlackServices:
     zones: UserZones = dataclasses.field(default_factory=UserZones)
     #: posts the follow-up outbox now (thread replies a click queued); None: the job does it
     send_followups: Callable[[], object] | None = None
+    places: Places | None = None  # names positions; None: a plain "on the map" link
 
     @property
     def locale(self) -> str:

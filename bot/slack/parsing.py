@@ -14,7 +14,7 @@ from bot.errors import UserInputError
 from bot.messages import texts
 from bot.messages.alert_text import parse_severity, severity_rank
 from bot.messages.markup import echo
-from bot.messages.trips import Period
+from bot.messages.trips import Period, day_words, range_words
 
 MAX_RANGE_DAYS = 31
 MAX_MUTE = dt.timedelta(days=30)
@@ -138,13 +138,13 @@ def parse_period(when: str | None, now: dt.datetime) -> Period:
         if days > MAX_RANGE_DAYS:
             raise UserInputError(texts.RANGE_TOO_LONG.format(days=days, limit=MAX_RANGE_DAYS))
         end = min(_midnight(end_day + dt.timedelta(days=1), tz), now)
-        label = texts.PERIOD_RANGE.format(start=start_day, end=end_day)
+        label = texts.PERIOD_RANGE.format(range=range_words(start_day, end_day, today))
         return Period(_midnight(start_day, tz), end, label)
     day = _day(text)
     if day > today:
         raise UserInputError(texts.FUTURE_DATE.format(day=day))
     end = min(_midnight(day + dt.timedelta(days=1), tz), now)
-    return Period(_midnight(day, tz), end, texts.PERIOD_DAY.format(day=day))
+    return Period(_midnight(day, tz), end, texts.PERIOD_DAY.format(day=day_words(day, today)))
 
 
 def parse_duration(

@@ -158,11 +158,23 @@ def _followups_and_escalation(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX followups_state ON followups(state, channel)")
 
 
+def _sites(db: sqlite_utils.Database) -> None:
+    # Named places (depots, customers) that positions are told relative to. `name_key` is the
+    # casefolded name: names are unique whatever their case, and looked up that way.
+    db.execute(
+        """CREATE TABLE sites (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,
+            name_key TEXT NOT NULL UNIQUE, lat REAL NOT NULL, lon REAL NOT NULL,
+            radius_m INTEGER NOT NULL, created_by TEXT, created_at TEXT NOT NULL)"""
+    )
+
+
 STEPS: list[Step] = [
     ("0001_initial", _initial),
     ("0002_deliveries_claimed_at", _claimed_at),
     ("0003_holds_and_retries", _holds_and_retries),
     ("0004_followups_and_escalation", _followups_and_escalation),
+    ("0005_sites", _sites),
 ]
 
 

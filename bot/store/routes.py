@@ -1,4 +1,4 @@
-"""Routes (channel ← alerts) and mutes.
+"""Routes (channel ← alerts), mutes and sites (named places positions are told by).
 
 ``park_route`` and ``unmute`` stay raw SQL: each is a guarded statement whose row count is
 the answer (was a route parked just now, how many mutes were lifted).
@@ -6,7 +6,9 @@ the answer (was a route parked just now, how many mutes were lifted).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import sqlite3
 from collections.abc import Sequence
 
 from bot.store.models import Mute, Route, iso
@@ -20,9 +22,28 @@ from bot.store.rows import (
     rows,
 )
 
+SITE_COLUMNS = "id, name, lat, lon, radius_m, created_by"
+
+
+@dataclasses.dataclass(frozen=True)
+class Site:
+    """A named place: positions within ``radius_m`` of it are "at" it."""
+
+    id: int
+    name: str
+    lat: float
+    lon: float
+    radius_m: int
+    created_by: str | None = None
+
+
+def site_key(name: str) -> str:
+    """How a site name is compared: case and surrounding space do not count."""
+    return " ".join(name.split()).casefold()
+
 
 class RoutesPart(LedgerPart):
-    """The ``routes`` and ``mutes`` tables."""
+    """The ``routes``, ``mutes`` and ``sites`` tables."""
 
     def add_route(
         self,
@@ -143,3 +164,51 @@ class RoutesPart(LedgerPart):
             [iso(now or self.clock())],
         )
         return [mute(r) for r in found]
+
+    def add_site(
+        self, name: str, lat: float, lon: float, radius_m: int, *, by: str | None = None
+    ) -> Site | None:
+        """Name a place; None when a site of that name (in any case) exists already."""
+        try:
+            with self.database.transaction() as db:
+                table = db.table("sites").insert(
+                    {
+                        "name": name,
+                        "name_key": site_key(name),
+                        "lat": lat,
+                        "lon": lon,
+                        "radius_m": radius_m,
+                        "created_by": by,
+                        "created_at": iso(self.clock()),
+                    }
+                )
+        except sqlite3.IntegrityError:
+            return None
+        return Site(int(table.last_pk or 0), name, lat, lon, radius_m, by)
+
+    def remove_site(self, name: str) -> Site | None:
+        """Forget a site by name (any case); the site removed, or None if there was none."""
+        with self.database.transaction() as db:
+            found = rows(
+                db, f"SELECT {SITE_COLUMNS} FROM sites WHERE name_key = ?", [site_key(name)]
+            )
+            if not found:
+                return None
+            db.execute("DELETE FROM sites WHERE id = ?", [found[0]["id"]])
+        return _site(found[0])
+
+    def sites(self) -> list[Site]:
+        """Every site, by name."""
+        found = rows(self.database.db, f"SELECT {SITE_COLUMNS} FROM sites ORDER BY name_key")
+        return [_site(r) for r in found]
+
+
+def _site(row: sqlite3.Row) -> Site:
+    return Site(
+        id=row["id"],
+        name=row["name"],
+        lat=row["lat"],
+        lon=row["lon"],
+        radius_m=row["radius_m"],
+        created_by=row["created_by"],
+    )

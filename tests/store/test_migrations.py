@@ -21,6 +21,7 @@ NAMES = [
     "0002_deliveries_claimed_at",
     "0003_holds_and_retries",
     "0004_followups_and_escalation",
+    "0005_sites",
 ]
 
 

@@ -46,7 +46,7 @@ def alert_reply(services: SlackServices, text: str, *, channel: str | None = Non
     for stored in services.ledger.open_alerts(entry.vin):
         if stored.id not in known:
             found.append(alerts.stored_as_api(stored))
-    return alerts.alerts_message(entry.name, found, ALERT_DAYS, services.locale)
+    return alerts.alerts_message(entry.name, found, ALERT_DAYS, services.locale, services.places)
 
 
 def alert_detail(
@@ -77,6 +77,7 @@ def alert_detail(
         services.locale,
         acked_by=delivery.acked_by if delivery else None,
         acked_at=delivery.acked_at if delivery else None,
+        places=services.places,
     )
 
 

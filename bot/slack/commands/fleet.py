@@ -30,7 +30,7 @@ from bot.messages.home import pipeline_lines
 from bot.messages.markup import Message, echo, ephemeral, error_reply, escape, text_reply
 from bot.slack import handling
 from bot.slack.access import Gate, refusal, require_admin
-from bot.slack.commands import fleet_routing
+from bot.slack.commands import fleet_routing, sites
 from bot.slack.context import SlackServices
 from bot.slack.home import home_facts
 from bot.slack.parsing import no_arguments, one_vehicle, valid_label, words
@@ -165,7 +165,7 @@ def status(services: SlackServices, rest: list[str], user: str, channel: str) ->
         found = services.api.status(entry.id)
     except NoData:
         return text_reply(texts.STATUS_NOTHING.format(vehicle=escape(entry.name)))
-    return status_message(entry.name, found)
+    return status_message(entry.name, found, services.places)
 
 
 def where(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
@@ -175,7 +175,7 @@ def where(services: SlackServices, rest: list[str], user: str, channel: str) -> 
         position = services.api.last_position(entry.id)
     except NoData:
         return text_reply(texts.WHERE_NONE.format(vehicle=escape(entry.name)))
-    return where_message(entry.name, position)
+    return where_message(entry.name, position, services.places)
 
 
 def monitor_list(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
@@ -254,6 +254,12 @@ FLEET_TABLE: tuple[Subcommand, ...] = (
             "disable": _admin(monitor_disable, "monitor"),
         },
     ),
+    Subcommand(
+        "site",
+        Form(sites.site_usage),
+        forms={"add": _admin(sites.site_add, "site"), "remove": _admin(sites.site_remove, "site")},
+    ),
+    Subcommand("sites", Form(sites.sites)),
     Subcommand("failed", _admin(failed, "failed")),
     Subcommand("retry", _admin(retry, "retry")),
 )

@@ -48,7 +48,7 @@ def trips_reply(services: SlackServices, text: str, *, tz: dt.tzinfo = dt.UTC) -
     trips = fetch_trips(services, entry, period.start, period.end)
     # the API matches trips overlapping the interval; show those that started in it
     trips = [t for t in trips if t.started_at is None or period.start <= t.started_at < period.end]
-    return trips_messages(entry.name, trips, period, tz)
+    return trips_messages(entry.name, trips, period, tz, services.places)
 
 
 def _when_argument(rest: list[str]) -> str | None:

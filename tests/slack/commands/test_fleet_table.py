@@ -30,6 +30,8 @@ ADMIN_ARGS = {
     ("monitor", "disable"): "",
     ("failed", None): "",
     ("retry", None): "",
+    ("site", "add"): "Depot 48.85,2.35",
+    ("site", "remove"): "Yard",
 }
 
 
@@ -73,6 +75,7 @@ def table_world(
         (row,) = world.ledger.claim()
         world.ledger.mark_failed([row.id], error="Slack refused chat_postMessage: msg_too_long")
         world.ledger.add_monitor("m-1", "https://fleetbot.example/psa/events", "U0MANAGER")
+        world.ledger.add_site("Yard", 48.0, 2.0, 300, by="U0MANAGER")
         yield world
 
 
@@ -134,6 +137,7 @@ def test_admin_forms_do_change_the_ledger_for_an_admin(
         vin = world.vehicle()["vin"]
         world.ledger.add_route(OPS, created_by="U0MANAGER")
         world.ledger.mute(vin, NOW + dt.timedelta(hours=1))
+        world.ledger.add_site("Yard", 48.0, 2.0, 300)
         for (name, word), args in ADMIN_ARGS.items():
             if name in ("monitor", "failed"):
                 continue  # push needs the API monitor; `failed` only reads (checked elsewhere)
