@@ -72,8 +72,11 @@ def test_jobs_installed_use_the_zone(tmp_path: Path) -> None:
         ledger.close()
 
 
-@pytest.mark.parametrize(("text", "ok"), [("7:05", True), ("23:59", True), ("24:00", False),
-                                          ("07:60", False), ("0730", False), ("", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [("7:05", True), ("23:59", True), ("24:00", False), ("07:60", False), ("0730", False),
+     ("", False)],
+)  # fmt: skip
 def test_parse_hh_mm(text: str, ok: bool) -> None:
     """Only a 24-hour HH:MM is a time of day."""
     assert (parse_hh_mm(text) is not None) is ok
