@@ -304,7 +304,7 @@ FLEET_TABLE: tuple[Subcommand, ...] = (
     Subcommand("retry", _admin(retry, "retry")),
     Subcommand(
         "report",
-        _admin(report_usage, "report"),
+        Form(report_usage),  # the usage, for anyone
         aliases=("reports",),
         forms={
             "daily": _admin(report_daily, "report"),

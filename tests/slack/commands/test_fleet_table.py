@@ -30,6 +30,9 @@ ADMIN_ARGS = {
     ("monitor", "disable"): "",
     ("failed", None): "",
     ("retry", None): "",
+    ("report", "daily"): "07:30",
+    ("report", "off"): "",
+    ("report", "now"): "",
 }
 
 
