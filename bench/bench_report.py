@@ -4,8 +4,10 @@ The sandbox runs in a subprocess (50 ms latency, 100/s burst limit). The fleet d
 listed and one poll cycle fills the ledger's alerts first (not measured); then the real
 :class:`~bot.reports.gather.DayGatherer` builds yesterday's report (10 workers, one pooled
 client), the Block Kit message is made and the chart drawn (matplotlib imported then, as in
-``fleetbot run``). Memory is the peak resident size above the level before the report, sampled
-every 10 ms, so it includes matplotlib's first import.
+``fleetbot run``), then the chart is uploaded (``files_upload_v2``) and the report posted to
+the local Slack stand-in through the bot's own SlackPort (the time to post). Memory is the
+peak resident size above the level before the report, sampled every 10 ms, so it includes
+matplotlib's first import.
 
     .venv/bin/python -m bench.bench_report [--vehicles 1000] [--latency 0.05] [--write]
 """
@@ -22,13 +24,16 @@ from typing import Any
 from bench.common import Row, SandboxProcess, fmt, print_rows, section, statuses, update_results
 from bot.alerts.poller import Poller, QuotaBudget
 from bot.alerts.routing import AlertRouter
+from bot.alerts.slack_port import SlackPort
 from bot.config import Settings
 from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient
 from bot.reports.chart import render_chart
 from bot.reports.gather import CALLS_PER_VEHICLE, DayGatherer
 from bot.reports.message import MAX_BLOCKS, report_message
+from bot.sandbox.slack import SlackStandIn
 from bot.store import Ledger
+from bot.wiring import slack_web_client
 
 NAME = "report"
 TITLE = "daily fleet report: gather (2 calls per vehicle), message and chart"
@@ -107,6 +112,17 @@ def run(
                     png = render_chart(fleet)
                     drawn = time.perf_counter()
                 stats = sandbox.stats()
+                with SlackStandIn(channels=(FALLBACK,)) as slack:
+                    port = SlackPort(
+                        slack_web_client(
+                            Settings(slack_bot_token=slack.bot_token, slack_api_url=slack.api_url)
+                        )
+                    )
+                    posting = time.perf_counter()
+                    file_id = port.upload(png, filename="report.png", title="r", alt_text="r")
+                    uploaded = time.perf_counter()
+                    port.post(FALLBACK, report_message(fleet, image_file_id=file_id))
+                    posted = time.perf_counter()
             finally:
                 api.close()
                 ledger.close()
@@ -119,7 +135,9 @@ def run(
         "gather_seconds": gathered - started,
         "message_ms": 1000 * (worded - gathered),
         "chart_seconds": drawn - worded,
-        "total_seconds": drawn - started,
+        "upload_ms": 1000 * (uploaded - posting),
+        "post_ms": 1000 * (posted - uploaded),
+        "total_seconds": drawn - started + posted - posting,
         "burst_bound_seconds": bound,
         "ratio_to_bound": (gathered - started) / bound if bound else 0.0,
         "api_calls": fleet.api_calls,
@@ -160,6 +178,10 @@ def rows(f: dict[str, Any]) -> list[Row]:
             f["blocks"] <= MAX_BLOCKS,
         ),
         Row("report: chart (first, with import)", f"{fmt(f['chart_seconds'])} s"),
+        Row(
+            "report: upload chart + post (local Slack)",
+            f"{fmt(f['upload_ms'], 1)} ms + {fmt(f['post_ms'], 1)} ms",
+        ),
         Row("report: peak RSS above the bot's", f"{fmt(f['rss_peak_delta_mb'], 1)} MB"),
         Row("report: trips that day", f"{f['trips']:,}"),
     ]

@@ -1,8 +1,9 @@
-"""``fleetbot run | demo | poll | check | sandbox`` (DESIGN.md section 4)."""
+"""``fleetbot run | demo | poll | check | sandbox | report`` (DESIGN.md section 4)."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import signal
@@ -45,6 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--port", type=int, default=0)
     sandbox.add_argument("--vehicles", type=int, default=25)
     sandbox.add_argument("--dir", type=Path, default=Path(".fleetbot-sandbox"))
+    report = commands.add_parser(
+        "report", help="post the daily fleet report to a channel now (once per channel and day)"
+    )
+    report.add_argument("--channel", required=True, help="Slack channel id, e.g. C0123ABCD")
+    report.add_argument(
+        "--day", type=_day, default=None, help="YYYY-MM-DD (default: yesterday, FLEETBOT_TIMEZONE)"
+    )
     args = parser.parse_args(argv)
 
     configure_logging(verbose=args.verbose)
@@ -56,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "poll": cmd_poll,
         "check": cmd_check,
         "sandbox": cmd_sandbox,
+        "report": cmd_report,
     }
     try:
         return handlers[args.command](args)
@@ -161,6 +170,33 @@ def cmd_poll(args: argparse.Namespace) -> int:
         f"({delivered.delivered_alerts} alerts), {delivered.updated} updated"
     )
     return EXIT_OK if not report.errors else EXIT_FAILED
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Post one channel's report for a day; a second run says where the first one is (exit 0).
+
+    No scheduler lock: the report's outbox row is claimed under the database's write lock, so
+    this can run beside a running bot without posting twice.
+    """
+    from bot.wiring import build_fleetbot
+
+    settings = Settings.from_env()
+    settings.require(*RUN_REQUIRED)
+    fleetbot = build_fleetbot(settings)
+    try:
+        assert fleetbot.reports is not None
+        outcome = fleetbot.reports.post(args.channel, args.day)
+    finally:
+        fleetbot.close()
+    print(outcome.text, file=sys.stdout if outcome.ok else sys.stderr)
+    return EXIT_OK if outcome.ok else EXIT_FAILED
 
 
 def cmd_check(args: argparse.Namespace) -> int:

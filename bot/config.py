@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
 
@@ -50,6 +51,8 @@ class Settings:
     poll_by: PollBy = "auto"
     retention_days: float = 30.0  # delivered ledger rows older than this are pruned daily
     admins: frozenset[str] = frozenset()
+    #: IANA zone of report schedules and of the report's "yesterday" (validated on reading)
+    timezone: str = "UTC"
     public_url: str | None = None
     webhook_token: str | None = dataclasses.field(default=None, repr=False)
     port: int = 3000
@@ -92,6 +95,9 @@ class Settings:
         if not slack_url.endswith("/"):
             slack_url += "/"
 
+        timezone = get("FLEETBOT_TIMEZONE") or "UTC"
+        _zone("FLEETBOT_TIMEZONE", timezone)
+
         return cls(
             psa_api_url=api_url.rstrip("/"),
             psa_api_style=style,  # type: ignore[arg-type]  # checked above
@@ -117,11 +123,17 @@ class Settings:
             admins=frozenset(
                 u.strip() for u in (get("FLEETBOT_ADMINS") or "").split(",") if u.strip()
             ),
+            timezone=timezone,
             public_url=(get("FLEETBOT_PUBLIC_URL") or "").rstrip("/") or None,
             webhook_token=get("FLEETBOT_WEBHOOK_TOKEN"),
             port=int(_number("PORT", get, 3000, minimum=0, maximum=65535, integer=True)),
             host=get("HOST") or "0.0.0.0",  # noqa: S104
         )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """FLEETBOT_TIMEZONE as a zone."""
+        return _zone("FLEETBOT_TIMEZONE", self.timezone)
 
     def require(self, *names: str) -> None:
         """Raise ConfigError for the first of ``names`` (env variable names) that is unset."""
@@ -148,6 +160,15 @@ _FIELD_OF = {
 
 API_REQUIRED = ("PSA_CLIENT_ID", "PSA_USERNAME", "PSA_PASSWORD", "PSA_CERT_FILE")
 RUN_REQUIRED = (*API_REQUIRED, "PSA_FLEET_ID", "SLACK_BOT_TOKEN")
+
+
+def _zone(name: str, value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            name, f"must be an IANA time zone such as Europe/Paris, not {value!r}"
+        ) from None
 
 
 def _path(value: str | None) -> Path | None:

@@ -35,6 +35,9 @@ from bot.gazetteer import Gazetteer
 from bot.places import Places
 from bot.psa.client import PsaClient, RetryPolicy
 from bot.psa.tls import certificate_expiry
+from bot.reports.gather import DayGatherer
+from bot.reports.post import ReportService
+from bot.reports.schedule import ReportDesk, ReportSchedules
 from bot.scheduler import LAST_GOOD_POLL, CertificateJob, PollJob, ScheduleKeeper, SchedulerLock
 from bot.slack.app import build_app, close_app
 from bot.slack.context import SlackServices
@@ -47,6 +50,7 @@ DELIVER_EVERY = 2.0  # seconds; webhook callbacks also wake the delivery job at 
 DIRECTORY_EVERY = 3600.0
 CERT_CHECK_EVERY = 6 * 3600.0
 PRUNE_EVERY = 24 * 3600.0
+REPORT_SCHEDULES_EVERY = 60.0  # a schedule changed through a standby reaches the scheduler
 SLACK_TIMEOUT = 10
 PER_CHANNEL_INTERVAL = 1.0  # seconds between posts to one channel (Slack allows about 1/s)
 SLACK_RATE_LIMIT_RETRIES = 2  # a 429 is waited out and retried this many times by the client
@@ -91,6 +95,8 @@ class Fleetbot:
     monitors: MonitorService
     services: SlackServices
     app: App
+    reports: ReportService | None = None
+    report_schedules: ReportSchedules | None = None
     clock: Callable[[], dt.datetime] = utcnow
     stop: threading.Event = dataclasses.field(default_factory=threading.Event)
     slack_connected: Callable[[], bool] | None = None  # Socket Mode only; None in HTTP mode
@@ -108,7 +114,24 @@ class Fleetbot:
             "prune": (self.prune, PRUNE_EVERY),
             # thread replies and escalation reminders, from the ledger's follow-up outbox
             **({"followups": (self.followups.run_once, DELIVER_EVERY)} if self.followups else {}),
+            "report-schedules": (self.sync_report_schedules, REPORT_SCHEDULES_EVERY),
         }
+
+    def sync_report_schedules(self) -> int:
+        """Make this scheduler's daily report jobs match the ledger (0 when not scheduling)."""
+        schedules, keeper = self.report_schedules, self.keeper
+        if schedules is None or keeper is None or keeper.scheduler is None:
+            return 0
+        if schedules.scheduler is not keeper.scheduler:
+            schedules.attach(keeper.scheduler)  # first run, or taken over from another process
+        return schedules.sync()
+
+    def run_report(self, channel: str) -> None:
+        """The scheduled daily report of ``channel`` (yesterday's, once)."""
+        if self.reports is None or self.stop.is_set():
+            return
+        outcome = self.reports.post(channel)
+        log.info("scheduled fleet report for %s: %s", channel, outcome.text)
 
     def prune(self) -> int:
         """Forget delivered rows older than the retention (FLEETBOT_RETENTION_DAYS)."""
@@ -134,7 +157,10 @@ class Fleetbot:
             )
         if retry is not None:
             self.keeper.retry = retry
-        return self.keeper.start()
+        started = self.keeper.start()
+        if started:
+            self.sync_report_schedules()
+        return started
 
     @property
     def scheduling(self) -> bool:
@@ -296,11 +322,29 @@ def build_fleetbot(
         reconcile_grace=reconcile_grace,
         clock=clock,
     )
+    reports = ReportService(
+        DayGatherer(
+            api, ledger, zone=settings.zone, refresh_directory=directory.refresh, clock=clock
+        ),
+        ledger,
+        delivery.slack,
+        budget=budget,
+        quota=lambda: api.quota,
+        locale=settings.psa_locale,
+        clock=clock,
+    )
+    holder: list[Fleetbot] = []  # the report jobs call back into the bot built below
+    report_schedules = ReportSchedules(
+        ledger, lambda channel: holder[0].run_report(channel), settings.zone
+    )
     services = SlackServices(
         api=api,
         ledger=ledger,
         directory=directory,
         monitors=monitors,
+        reports=ReportDesk(
+            lambda channel, user: reports.post(channel, by=user).text, ledger, report_schedules
+        ),
         settings=settings,
         clock=clock,
         send_followups=followups.run_once,
@@ -325,10 +369,13 @@ def build_fleetbot(
         monitors=monitors,
         services=services,
         app=app,
+        reports=reports,
+        report_schedules=report_schedules,
         clock=clock,
         stop=stop,
         followups=followups,
         started_at=clock(),
     )
+    holder.append(fleetbot)
     webhook.on_stored = fleetbot.wake_delivery
     return fleetbot

@@ -82,3 +82,16 @@ def test_key_password_file_is_read(tmp_path):
     secret = tmp_path / "pw"
     secret.write_text("s3cret\n")
     assert Settings.from_env({"PSA_KEY_PASSWORD_FILE": str(secret)}).psa_key_password == "s3cret"
+
+
+def test_timezone_is_an_iana_zone():
+    """FLEETBOT_TIMEZONE defaults to UTC, reads an IANA name, and refuses anything else."""
+    assert Settings.from_env({}).zone.key == "UTC"
+    assert Settings.from_env({"FLEETBOT_TIMEZONE": "Europe/Paris"}).zone.key == "Europe/Paris"
+    for bad in ("Mars/Olympus", "+02:00", "../etc/passwd"):
+        try:
+            Settings.from_env({"FLEETBOT_TIMEZONE": bad})
+        except ConfigError as exc:
+            assert "FLEETBOT_TIMEZONE" in str(exc)
+        else:
+            raise AssertionError(bad)

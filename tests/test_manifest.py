@@ -60,7 +60,7 @@ def test_scopes_are_least_privilege_and_explained(manifest: dict[str, Any]) -> N
     """Exactly the scopes the code uses, each with a comment saying why."""
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert set(scopes) == {"commands", "chat:write", "channels:history", "groups:history",
-                           "users:read"}  # fmt: skip
+                           "users:read", "files:write"}  # fmt: skip
     lines = MANIFEST.read_text(encoding="utf-8").splitlines()
     for scope in scopes:
         line = next(line for line in lines if line.strip().startswith(f"- {scope} "))

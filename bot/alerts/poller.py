@@ -191,6 +191,12 @@ class QuotaBudget:
             seconds = max(seconds, self.push_interval)
         return seconds
 
+    def reserve_left(self, daily_limit: int | None, spent_from_reserve: int) -> float | None:
+        """Calls left in the reserve after what reports took from it in the last 24 h."""
+        if not daily_limit:
+            return None
+        return daily_limit * self.reserve - spent_from_reserve
+
     def can_afford(
         self, calls_per_cycle: int, daily_limit: int | None, remaining: int | None
     ) -> bool:

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.errors import (
     ChannelUnavailable,
@@ -127,6 +127,39 @@ class SlackPort:
         """A plain notice (admin warnings)."""
         self._call("chat_postMessage", channel, unknown_outcome=True, text=text)
 
+    def upload(
+        self,
+        content: bytes,
+        *,
+        filename: str,
+        title: str,
+        alt_text: str,
+        channel: str | None = None,
+        thread_ts: str | None = None,
+    ) -> str:
+        """Slack's external upload (``files_upload_v2``); return the file id.
+
+        Without ``channel`` the file is shared nowhere: it shows only where a message's image
+        block names it, so an upload a crash orphaned is seen by nobody.
+        """
+        response = self._call(
+            "files_upload_v2",
+            None,
+            unknown_outcome=False,
+            content=content,
+            filename=filename,
+            title=title,
+            alt_txt=alt_text,
+            **({"channel": channel} if channel else {}),
+            **({"thread_ts": thread_ts} if thread_ts else {}),
+        )
+        return str(response["file"]["id"])
+
+    def permalink(self, channel: str, ts: str) -> str:
+        """``chat.getPermalink``: a link to one message."""
+        response = self._call("chat_getPermalink", channel, unknown_outcome=False, message_ts=ts)
+        return str(response["permalink"])
+
     def auth_test(self) -> dict[str, Any]:
         """``auth.test``: the cheapest call that proves the token works (used as a probe)."""
         response = self._call("auth_test", None, unknown_outcome=False)
@@ -187,6 +220,8 @@ class SlackPort:
             return getattr(self.client, method)(**kwargs)
         except SlackApiError as exc:
             raise translate(exc, method, channel, unknown_outcome) from exc
+        except SlackRequestError as exc:  # files_upload_v2: the upload URL refused the bytes
+            raise SlackError(f"Slack refused {method}: {exc}", channel=channel) from exc
         except _TRANSPORT_ERRORS as exc:
             reason = f"{type(exc).__name__}: {exc}"
             if unknown_outcome:

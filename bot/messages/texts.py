@@ -39,7 +39,9 @@ FLEET_USAGE = (
     "• `monitor enable|disable` — turn push (API monitors) on or off\n"
     "• `site add &lt;name&gt; &lt;lat&gt;,&lt;lon&gt; [&lt;radius&gt;m]` (default 300 m) and "
     "`site remove &lt;name&gt;` — name a place\n"
-    "• `failed` — alerts Slack refused for good, and why; `retry` — queue them all again"
+    "• `failed` — alerts Slack refused for good, and why; `retry` — queue them all again\n"
+    "• `report daily &lt;HH:MM&gt; [#channel]`, `report off [#channel]`, `report now [#channel]` "
+    "— the daily fleet report"
 )
 FLEET_SUBCOMMAND_USAGE = {
     "vehicles": (
@@ -72,6 +74,11 @@ FLEET_SUBCOMMAND_USAGE = {
     "failed": "*Usage:* `/fleet failed` (admins: alerts Slack refused for good)",
     "retry": "*Usage:* `/fleet retry` (admins: queue every failed alert again)",
     "help": "*Usage:* `/fleet help`",
+    "report": (
+        "*Usage:* `/fleet report daily &lt;HH:MM&gt; [#channel]` (every day, FLEETBOT_TIMEZONE), "
+        "`/fleet report off [#channel]` or `/fleet report now [#channel]` (yesterday's, now); "
+        "admins only, this channel by default"
+    ),
 }
 
 # -- errors and refusals ---------------------------------------------------------------
@@ -96,6 +103,7 @@ BAD_CHANNEL = (
 BAD_SEVERITY = "Unknown severity “{text}”: use information, warning or critical."
 BAD_OPTION = "I did not understand “{text}”."
 EMPTY_LIST_OPTION = "`{name}=` needs at least one value."
+REPORTS_NOT_CONFIGURED = "The fleet report is not set up in this bot."
 UNKNOWN_SUBCOMMAND = "I do not know `/fleet {name}`."
 NOT_ADMIN = "Sorry, only Fleetbot admins can {what}. Ask one of them to do it for you: {admins}."
 NOT_ADMIN_NONE = (
@@ -114,6 +122,7 @@ NOT_ADMIN_WHAT = {
     "failed": "list failed deliveries",
     "retry": "retry failed deliveries",
     "site": "add or remove sites",
+    "report": "post or schedule the fleet report",
 }
 SOMETHING_WRONG = (
     "Something went wrong on my side (ref `{ref}`). An admin can look it up in the logs."

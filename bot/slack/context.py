@@ -48,6 +48,22 @@ class PushMonitors(Protocol):
         ...
 
 
+class FleetReports(Protocol):
+    """The daily fleet report (:class:`bot.reports.schedule.ReportDesk`); texts for Slack."""
+
+    def now(self, channel: str, user: str) -> str:
+        """Post yesterday's report in ``channel`` (once); say where it is."""
+        ...
+
+    def daily(self, channel: str, at: str, user: str) -> str:
+        """Schedule ``channel``'s daily report at ``at`` (HH:MM); ValueError on a bad time."""
+        ...
+
+    def off(self, channel: str, user: str) -> str:
+        """Stop ``channel``'s daily report."""
+        ...
+
+
 class UserZones:
     """Each person's UTC offset (from users.info), cached, so "today" means their day."""
 
@@ -87,6 +103,7 @@ class SlackServices:
     directory: VehicleDirectory
     settings: Settings
     monitors: PushMonitors | None = None
+    reports: FleetReports | None = None
     clock: Callable[[], dt.datetime] = utcnow
     zones: UserZones = dataclasses.field(default_factory=UserZones)
     #: posts the follow-up outbox now (thread replies a click queued); None: the job does it

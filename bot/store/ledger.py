@@ -12,7 +12,8 @@ Months of operation: an alert id is remembered for as long as a poll can still r
 :class:`Ledger` is one facade over a part per table, each a mixin in its own module:
 :mod:`~bot.store.alerts` (alerts, cursors, pruning), :mod:`~bot.store.outbox` (deliveries),
 :mod:`~bot.store.routes` (routes, mutes), :mod:`~bot.store.directory` (vehicles, labels) and
-:mod:`~bot.store.monitors` (monitors, state). Mixins rather than composition: the public
+:mod:`~bot.store.monitors` (monitors, state), :mod:`~bot.store.reports` (daily reports).
+Mixins rather than composition: the public
 methods keep their one definition, signature and docstring (no forwarding layer to keep in
 step), and the parts hold no state, only this facade's ``database`` and ``clock``.
 
@@ -49,6 +50,7 @@ from bot.store.models import (
 )
 from bot.store.monitors import MonitorsPart
 from bot.store.outbox import OutboxPart
+from bot.store.reports import ReportRow, ReportSchedule, ReportsPart
 from bot.store.routes import RoutesPart
 
 __all__ = [
@@ -62,6 +64,8 @@ __all__ = [
     "Ledger",
     "Mute",
     "Release",
+    "ReportRow",
+    "ReportSchedule",
     "Route",
     "Router",
     "StoredAlert",
@@ -71,7 +75,9 @@ __all__ = [
 ]
 
 
-class Ledger(AlertsPart, OutboxPart, RoutesPart, DirectoryPart, MonitorsPart, FollowupsPart):
+class Ledger(
+    AlertsPart, OutboxPart, RoutesPart, DirectoryPart, MonitorsPart, FollowupsPart, ReportsPart
+):
     """Fleetbot's SQLite ledger (see the module docstring)."""
 
     def __init__(self, path: Path | str, *, clock: Clock = utcnow) -> None:

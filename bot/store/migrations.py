@@ -169,12 +169,32 @@ def _sites(db: sqlite_utils.Database) -> None:
     )
 
 
+def _fleet_reports(db: sqlite_utils.Database) -> None:
+    # The daily report's outbox: one row per channel and local day, never two. `file_id` is the
+    # chart once uploaded, so a retry after a crash posts the same file instead of uploading again.
+    db.execute(
+        """CREATE TABLE reports (
+            channel TEXT NOT NULL, day TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
+            file_id TEXT, slack_ts TEXT, requested_by TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT, created_at TEXT NOT NULL, claimed_at TEXT, sent_at TEXT,
+            PRIMARY KEY (channel, day))"""
+    )
+    # One daily report per channel, at a local wall-clock time (FLEETBOT_TIMEZONE).
+    db.execute(
+        """CREATE TABLE report_schedules (
+            channel TEXT PRIMARY KEY, at TEXT NOT NULL, created_by TEXT, created_at TEXT)"""
+    )
+
+
 STEPS: list[Step] = [
     ("0001_initial", _initial),
     ("0002_deliveries_claimed_at", _claimed_at),
     ("0003_holds_and_retries", _holds_and_retries),
     ("0004_followups_and_escalation", _followups_and_escalation),
     ("0005_sites", _sites),
+    ("0006_fleet_reports", _fleet_reports),
 ]
 
 

@@ -17,4 +17,5 @@ def test_report_bench_runs_small() -> None:
     assert figures["throttled_429"] == 0 and figures["not_reachable"] == 0
     assert figures["trips"] > 0 and figures["png_bytes"] > 10_000
     assert figures["rss_peak_delta_mb"] >= 0
+    assert figures["upload_ms"] > 0 and figures["post_ms"] > 0
     assert {r.verdict for r in bench_report.rows(figures)} <= {"pass", "MISS", "info"}

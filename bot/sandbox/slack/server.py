@@ -196,6 +196,43 @@ def _metadata_param(params: dict[str, Any]) -> dict[str, Any] | None:
     return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
 
 
+UPLOAD_PATH = "/upload/v1/"
+
+
+@dataclass
+class UploadedFile:
+    """A file uploaded through Slack's external upload; ``completed`` once it may be shown."""
+
+    id: str
+    name: str
+    length: int
+    alt_txt: str
+    created: int
+    data: bytes | None = None
+    title: str = ""
+    completed: bool = False
+    channels: list[str] = field(default_factory=list)
+
+    def payload(self, standin: SlackStandIn) -> dict[str, Any]:
+        """The file object as files.completeUploadExternal returns it."""
+        is_png = (self.data or b"").startswith(b"\x89PNG")
+        return {
+            "id": self.id,
+            "created": self.created,
+            "name": self.name,
+            "title": self.title,
+            "mimetype": "image/png" if is_png else "application/octet-stream",
+            "filetype": "png" if is_png else "binary",
+            "user": standin.bot_user_id,
+            "size": len(self.data or b""),
+            "url_private": f"{standin.url}/files/{self.id}/{self.name}",
+            "permalink": f"https://{standin.team_domain}.slack.com/files/{standin.bot_user_id}/"
+            f"{self.id}/{self.name}",
+            "channels": list(self.channels),
+            "alt_txt": self.alt_txt,
+        }
+
+
 class _Server(ThreadingHTTPServer):
     """ThreadingHTTPServer that knows its stand-in and joins its handler threads on close."""
 
@@ -332,6 +369,8 @@ class SlackStandIn:
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        #: external uploads by file id: getUploadURLExternal → bytes POSTed → completeUploadExternal
+        self.files: dict[str, UploadedFile] = {}
         # Fault knobs: probabilities in [0, 1], read on every call, settable at any time.
         self.rate_limit_rate = 0.0
         self.error_rate = 0.0
@@ -660,6 +699,8 @@ class SlackStandIn:
             return self._web_api(path[len("/api/") :], query, headers, body)
         if path.startswith("/response/"):
             return self._response_post(path[len("/response/") :], body)
+        if path.startswith(UPLOAD_PATH):
+            return self._upload_post(path[len(UPLOAD_PATH) :], body)
         return _Reply.text(404, "not found")
 
     def _web_api(self, method: str, query: str, headers: dict[str, str], body: bytes) -> _Reply:
@@ -923,6 +964,7 @@ class SlackStandIn:
         ch = self._writable(params.get("channel"))
         text = str(params.get("text") or "")
         blocks = _blocks_param(params)
+        self._check_files(blocks)
         if not text and not blocks and not params.get("attachments"):
             raise _SlackError("no_text")
         metadata = _metadata_param(params)
@@ -941,6 +983,7 @@ class SlackStandIn:
         # Slack keeps what the update leaves out; an empty blocks list removes the blocks.
         text = str(params["text"]) if "text" in params else msg.text
         blocks = _blocks_param(params) if "blocks" in params else msg.blocks
+        self._check_files(blocks)
         metadata = _metadata_param(params) if "metadata" in params else msg.metadata
         if not text and not blocks:
             raise _SlackError("no_text")
@@ -1140,6 +1183,69 @@ class SlackStandIn:
             },
         }
 
+    def _check_files(self, blocks: list[Any] | None) -> None:
+        """An image block names one image: a URL, or a file whose external upload completed."""
+        for block in blocks or []:
+            if block.get("type") != "image":
+                continue
+            ref = block.get("slack_file")
+            if not block.get("alt_text") or (ref is None) == (block.get("image_url") is None):
+                raise _SlackError("invalid_blocks")
+            if ref is not None:
+                found = self.files.get(str(ref.get("id") or "")) if isinstance(ref, dict) else None
+                if found is None or not found.completed:
+                    raise _SlackError("invalid_blocks")
+
+    def _files_get_upload_url_external(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename = str(params.get("filename") or "")
+        try:
+            length = int(params.get("length") or 0)
+        except (TypeError, ValueError):
+            length = 0
+        if not filename or length <= 0:
+            raise _SlackError("invalid_arguments")
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = UploadedFile(
+            id=file_id,
+            name=filename,
+            length=length,
+            alt_txt=str(params.get("alt_txt") or ""),
+            created=int(self._clock()),
+        )
+        return {"ok": True, "upload_url": f"{self.url}{UPLOAD_PATH}{file_id}", "file_id": file_id}
+
+    def _upload_post(self, file_id: str, body: bytes) -> _Reply:
+        """The upload URL: takes the file's bytes once (Slack answers 200 ``OK - <size>``)."""
+        with self._lock:
+            found = self.files.get(file_id)
+            if found is None or found.completed:
+                return _Reply.text(404, "file not found")
+            found.data = body
+        return _Reply.text(200, f"OK - {len(body)}")
+
+    def _files_complete_upload_external(self, params: dict[str, Any]) -> dict[str, Any]:
+        items = _json_param(params, "files", "invalid_arguments")
+        if not isinstance(items, list) or not items:
+            raise _SlackError("invalid_arguments")
+        channel = params.get("channel_id") or None
+        ch = self._writable(channel) if channel else None
+        done: list[UploadedFile] = []
+        for item in items:
+            found = self.files.get(str(item.get("id") or "")) if isinstance(item, dict) else None
+            if found is None or found.data is None or found.completed:
+                raise _SlackError("file_not_found")
+            if len(found.data) != found.length:
+                raise _SlackError("file_upload_size_mismatch")
+            done.append(found)
+        for found, item in zip(done, items, strict=True):
+            found.completed = True
+            found.title = str(item.get("title") or found.name)
+            if ch is not None:
+                found.channels.append(ch.id)
+                note = f" (shared a file: {found.title})"
+                self.record(render.Entry("post", ch.id, BOT_NAME, note=note))
+        return {"ok": True, "files": [f.payload(self) for f in done]}
+
     _METHODS: ClassVar[dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]]] = {
         "auth.test": _auth_test,
         "chat.postMessage": _chat_post_message,
@@ -1147,6 +1253,8 @@ class SlackStandIn:
         "chat.delete": _chat_delete,
         "chat.postEphemeral": _chat_post_ephemeral,
         "chat.getPermalink": _chat_get_permalink,
+        "files.getUploadURLExternal": _files_get_upload_url_external,
+        "files.completeUploadExternal": _files_complete_upload_external,
         "conversations.history": _conversations_history,
         "conversations.replies": _conversations_replies,
         "conversations.info": _conversations_info,

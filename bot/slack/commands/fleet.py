@@ -33,7 +33,7 @@ from bot.slack.access import Gate, refusal, require_admin
 from bot.slack.commands import fleet_routing, sites
 from bot.slack.context import SlackServices
 from bot.slack.home import home_facts
-from bot.slack.parsing import no_arguments, one_vehicle, valid_label, words
+from bot.slack.parsing import channel_id, no_arguments, one_vehicle, valid_label, words
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +221,52 @@ def retry(services: SlackServices, rest: list[str], user: str, channel: str) -> 
     return text_reply(texts.RETRIED.format(count=count))
 
 
+def _report_channel(rest: list[str], channel: str) -> str:
+    """The `[#channel]` of a `/fleet report` form: the one named, else where it was typed."""
+    if len(rest) > 1:
+        raise UserInputError(texts.FLEET_SUBCOMMAND_USAGE["report"])
+    if not rest:
+        return channel
+    found = channel_id(rest[0])
+    if found is None:
+        raise UserInputError(texts.BAD_CHANNEL.format(text=echo(rest[0])))
+    return found
+
+
+def report_usage(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    """`/fleet report` alone (or with a word it does not know): how to use it."""
+    raise UserInputError(texts.FLEET_SUBCOMMAND_USAGE["report"])
+
+
+def report_daily(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    """`/fleet report daily <HH:MM> [#channel]`: post the report every day at that time."""
+    if not rest:
+        raise UserInputError(texts.FLEET_SUBCOMMAND_USAGE["report"])
+    target = _report_channel(rest[1:], channel)
+    if services.reports is None:
+        return text_reply(texts.REPORTS_NOT_CONFIGURED)
+    try:
+        return text_reply(services.reports.daily(target, rest[0], user))
+    except ValueError as exc:
+        raise UserInputError(str(exc)) from None
+
+
+def report_off(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    """`/fleet report off [#channel]`: no more daily report there."""
+    target = _report_channel(rest, channel)
+    if services.reports is None:
+        return text_reply(texts.REPORTS_NOT_CONFIGURED)
+    return text_reply(services.reports.off(target, user))
+
+
+def report_now(services: SlackServices, rest: list[str], user: str, channel: str) -> Message:
+    """`/fleet report now [#channel]`: yesterday's report, now (once; again says where it is)."""
+    target = _report_channel(rest, channel)
+    if services.reports is None:
+        return text_reply(texts.REPORTS_NOT_CONFIGURED)
+    return text_reply(services.reports.now(target, user))
+
+
 def _admin(handler: Handler, what: str) -> Form:
     return Form(handler, admin=True, what=what)
 
@@ -262,6 +308,16 @@ FLEET_TABLE: tuple[Subcommand, ...] = (
     Subcommand("sites", Form(sites.sites)),
     Subcommand("failed", _admin(failed, "failed")),
     Subcommand("retry", _admin(retry, "retry")),
+    Subcommand(
+        "report",
+        Form(report_usage),  # the usage, for anyone
+        aliases=("reports",),
+        forms={
+            "daily": _admin(report_daily, "report"),
+            "off": _admin(report_off, "report"),
+            "now": _admin(report_now, "report"),
+        },
+    ),
 )
 
 FLEET_NAMES: Mapping[str, Subcommand] = MappingProxyType(

@@ -32,6 +32,9 @@ ADMIN_ARGS = {
     ("retry", None): "",
     ("site", "add"): "Depot 48.85,2.35",
     ("site", "remove"): "Yard",
+    ("report", "daily"): "07:30",
+    ("report", "off"): "",
+    ("report", "now"): "",
 }
 
 
