@@ -1,4 +1,4 @@
-"""``fleetbot run | demo | poll | check | sandbox | report`` (DESIGN.md section 4)."""
+"""The ``fleetbot`` command: ``run``, ``demo``, ``poll``, ``check``, ``sandbox`` and ``report``."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot.config import API_REQUIRED, RUN_REQUIRED, Settings
+from bot.config import API_REQUIRED, RUN_REQUIRED, Settings, problems_of
 from bot.errors import ConfigError, FleetbotError
-from bot.psa.client import quiet_http_logs
+from bot.logs import configure_logging
 
 log = logging.getLogger("bot")
 
@@ -25,6 +25,15 @@ CERT_WARN_DAYS = 30
 JOB_STOP_SECONDS = 6.0  # of the 10 s SIGTERM budget; closing the rest takes well under a second
 CANNOT_LISTEN = "cannot listen on {where}: {why}"
 JOBS_ABANDONED = "a scheduled job did not stop within %.0f s: exiting without waiting for it"
+DESCRIPTION = (
+    "Fleetbot posts your Stellantis fleet's vehicle alerts in Slack and answers questions "
+    "about the fleet. Try `fleetbot demo` first: it needs no credentials."
+)
+EPILOG = (
+    "Settings come from environment variables (or the --env-file): PSA_* for the Connected "
+    "Car API, SLACK_* for Slack, FLEETBOT_* for the bot; the README lists them all. "
+    "`fleetbot check` tells you what is missing or wrong."
+)
 POLL_LOCKED = (
     "fleetbot: a running fleetbot already polls and delivers for {db}; "
     "`fleetbot poll` is for when it is stopped (its App Home and /fleet status show the last poll)"
@@ -33,19 +42,37 @@ POLL_LOCKED = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fleetbot`` command."""
-    parser = argparse.ArgumentParser(prog="fleetbot", description=__doc__)
-    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="default: .env")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="the bot: Slack (HTTP or Socket Mode) plus the scheduler")
-    demo = commands.add_parser("demo", help="everything locally, no credentials needed")
+    parser = argparse.ArgumentParser(prog="fleetbot", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path(".env"),
+        help="file of settings to read (default: .env)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail (debug)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "run", help="run the bot: answer Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN) and poll"
+    )
+    demo = commands.add_parser(
+        "demo", help="see Fleetbot at work on this machine: a pretend fleet and Slack, no set-up"
+    )
     demo.add_argument("--no-interactive", action="store_true", help="exit after the tour")
-    commands.add_parser("poll", help="one poll-and-deliver cycle, then exit")
-    commands.add_parser("check", help="validate settings, certificate, API and Slack access")
-    sandbox = commands.add_parser("sandbox", help="run the local API sandbox alone")
-    sandbox.add_argument("--port", type=int, default=0)
-    sandbox.add_argument("--vehicles", type=int, default=25)
-    sandbox.add_argument("--dir", type=Path, default=Path(".fleetbot-sandbox"))
+    commands.add_parser("poll", help="fetch new alerts once and post them, then exit")
+    commands.add_parser(
+        "check", help="test the settings, certificate, API and Slack access; list every problem"
+    )
+    sandbox = commands.add_parser(
+        "sandbox", help="run the pretend Connected Car API alone, to point a real Fleetbot at it"
+    )
+    sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: any)")
+    sandbox.add_argument("--vehicles", type=int, default=25, help="vehicles in the pretend fleet")
+    sandbox.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(".fleetbot-sandbox"),
+        help="where its certificates are kept (default: .fleetbot-sandbox)",
+    )
     report = commands.add_parser(
         "report", help="post the daily fleet report to a channel now (once per channel and day)"
     )
@@ -55,9 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    configure_logging(verbose=args.verbose)
     if args.command not in ("demo", "sandbox") and args.env_file.is_file():
         load_dotenv(args.env_file, override=False)
+    # Before anything logs; bad settings are reported by the command itself, all at once.
+    configure_logging(Settings.collect()[0], verbose=args.verbose, quiet=args.command == "check")
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": cmd_run,
         "demo": cmd_demo,
@@ -69,22 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except ConfigError as exc:
-        print(f"fleetbot: configuration error: {exc}", file=sys.stderr)
+        for problem in problems_of(exc):
+            print(f"fleetbot: configuration error: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     except FleetbotError as exc:
         print(f"fleetbot: {exc}", file=sys.stderr)
         return EXIT_FAILED
-
-
-def configure_logging(*, verbose: bool) -> None:
-    """The process's one logging set-up: format, level, and the loggers kept quiet."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # apscheduler logs every job run at INFO: a line every 2 s drowns what matters.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    quiet_http_logs()  # httpx's request lines carry the API's client_id in the URL
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -201,12 +219,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate everything an operator sets up; one line per check, exit 0 only if all pass."""
-    from slack_sdk.errors import SlackApiError
-
-    from bot.psa.client import PsaClient
-    from bot.psa.tls import build_ssl_context, days_until_expiry
-    from bot.wiring import slack_web_client
-
     failures = 0
 
     def report(ok: bool, text: str) -> None:
@@ -214,15 +226,26 @@ def cmd_check(args: argparse.Namespace) -> int:
         failures += 0 if ok else 1
         print(f"{'ok  ' if ok else 'FAIL'}  {text}")
 
-    try:
-        settings = Settings.from_env()
-        settings.require(*API_REQUIRED, "PSA_FLEET_ID")
-    except ConfigError as exc:
-        report(False, f"settings: {exc}")
-        return EXIT_FAILED
-    report(True, f"settings: API {settings.psa_api_url} ({settings.psa_api_style} style)")
+    # Every bad setting, one line each; then every check the good ones still allow.
+    settings, problems = Settings.collect()
+    api_problems = settings.missing(*API_REQUIRED, "PSA_FLEET_ID")
+    for problem in [*problems, *api_problems, *settings.missing("SLACK_BOT_TOKEN")]:
+        report(False, f"settings: {problem}")
+    if not problems and not api_problems:
+        report(True, f"settings: API {settings.psa_api_url} ({settings.psa_api_style} style)")
+    if not api_problems:
+        check_api(settings, report)
+    if settings.slack_bot_token:
+        check_slack(settings, report)
+    return EXIT_OK if failures == 0 else EXIT_FAILED
 
-    assert settings.psa_cert_file is not None  # required above
+
+def check_api(settings: Settings, report: Callable[[bool, str], None]) -> None:
+    """The certificate and key load, and the API answers for the fleet."""
+    from bot.psa.client import PsaClient
+    from bot.psa.tls import build_ssl_context, days_until_expiry
+
+    assert settings.psa_cert_file is not None  # required by the caller
     try:
         build_ssl_context(
             settings.psa_cert_file,
@@ -239,7 +262,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         elif days < CERT_WARN_DAYS:
             print(f"warn  certificate: expires in {days:.0f} days: renew it soon")
         else:
-            report(True, f"certificate: loaded, expires in {days:.0f} days")
+            expiry = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+            report(True, f"certificate: loaded, expires in {days:.0f} days ({expiry:%Y-%m-%d})")
         try:
             with PsaClient.from_settings(settings, max_attempts=1) as api:
                 found = "vehicles found" if next(iter(api.vehicles()), None) else "no vehicles"
@@ -247,17 +271,20 @@ def cmd_check(args: argparse.Namespace) -> int:
         except FleetbotError as exc:
             report(False, f"API: {exc}")
 
-    if not settings.slack_bot_token:
-        report(False, "Slack: SLACK_BOT_TOKEN: is required but not set")
-    else:
-        try:
-            answer = slack_web_client(settings).auth_test()
-            report(True, f"Slack: signed in as {answer.get('user')} in {answer.get('team')}")
-        except SlackApiError as exc:
-            report(False, f"Slack: auth.test refused: {exc.response.get('error')}")
-        except (OSError, ValueError) as exc:  # URLError, timeouts, refused connections
-            report(False, f"Slack: {settings.slack_api_url} unreachable: {exc}")
-    return EXIT_OK if failures == 0 else EXIT_FAILED
+
+def check_slack(settings: Settings, report: Callable[[bool, str], None]) -> None:
+    """Slack accepts the bot token."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.wiring import slack_web_client
+
+    try:
+        answer = slack_web_client(settings).auth_test()
+        report(True, f"Slack: signed in as {answer.get('user')} in {answer.get('team')}")
+    except SlackApiError as exc:
+        report(False, f"Slack: auth.test refused: {exc.response.get('error')}")
+    except (OSError, ValueError) as exc:  # URLError, timeouts, refused connections
+        report(False, f"Slack: {settings.slack_api_url} unreachable: {exc}")
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

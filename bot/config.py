@@ -1,15 +1,17 @@
 """Settings, read once from the environment (and a ``.env`` file) at start-up.
 
-Every variable is listed in DESIGN.md section 3. A missing or invalid value raises
-:class:`~bot.errors.ConfigError` naming the variable, so start-up fails with one clear line.
+Every variable is listed in DESIGN.md section 3. Every missing or invalid value is collected
+and raised together as one :class:`~bot.errors.ConfigError` naming the variable (or, for several,
+a :class:`ConfigProblems` holding one per variable), so an operator fixes them all in one go.
 Secrets are kept in fields marked ``repr=False`` so a logged ``Settings`` never shows them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +24,32 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 ApiStyle = Literal["fleets", "quickguide"]
 PollBy = Literal["auto", "fleet", "vehicle"]
 POLL_BY: tuple[PollBy, ...] = ("auto", "fleet", "vehicle")
+LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
+
+
+class ConfigProblems(ConfigError):
+    """Several settings are wrong at once; ``problems`` holds one ConfigError per variable."""
+
+    def __init__(self, problems: Sequence[ConfigError]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(self.problems[0].variable, self.problems[0].problem)
+
+    def __str__(self) -> str:
+        return "; ".join(str(problem) for problem in self.problems)
+
+
+def problems_of(exc: ConfigError) -> tuple[ConfigError, ...]:
+    """Every problem a ConfigError stands for (itself, unless it holds several)."""
+    return exc.problems if isinstance(exc, ConfigProblems) else (exc,)
+
+
+def raise_all(problems: Sequence[ConfigError]) -> None:
+    """Raise the one problem as is, several as one ConfigProblems; nothing when there are none."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ConfigProblems(problems)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,11 +85,38 @@ class Settings:
     webhook_token: str | None = dataclasses.field(default=None, repr=False)
     port: int = 3000
     host: str = "0.0.0.0"  # noqa: S104 - HTTP mode must be reachable by Slack
+    log_format: LogFormat | None = None  # None: text on a terminal, else json
+
+    #: fields that hold secrets: the log redaction hides their values wherever they appear
+    SECRET_FIELDS = (
+        "psa_client_id",
+        "psa_password",
+        "psa_key_password",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "webhook_token",
+    )
+
+    def secrets(self) -> tuple[str, ...]:
+        """The configured secret values (for log redaction)."""
+        values = (getattr(self, name) for name in self.SECRET_FIELDS)
+        return tuple(value for value in values if value)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``environ`` (default ``os.environ``); raise ConfigError if bad."""
+        settings, problems = cls.collect(environ)
+        raise_all(problems)
+        return settings
+
+    @classmethod
+    def collect(
+        cls, environ: Mapping[str, str] | None = None
+    ) -> tuple[Settings, list[ConfigError]]:
+        """Read settings, keeping the default for each bad value; return them and every problem."""
         env = os.environ if environ is None else environ
+        problems: list[ConfigError] = []
 
         def get(name: str) -> str | None:
             value = env.get(name, "").strip()
@@ -69,17 +124,31 @@ class Settings:
 
         style = get("PSA_API_STYLE") or "fleets"
         if style not in ("fleets", "quickguide"):
-            raise ConfigError("PSA_API_STYLE", f"must be 'fleets' or 'quickguide', not {style!r}")
+            problems.append(
+                ConfigError("PSA_API_STYLE", f"must be 'fleets' or 'quickguide', not {style!r}")
+            )
+            style = "fleets"
 
         poll_by = (get("FLEETBOT_POLL_BY") or "auto").lower()
         if poll_by not in POLL_BY:
-            raise ConfigError(
-                "FLEETBOT_POLL_BY", f"must be 'auto', 'fleet' or 'vehicle', not {poll_by!r}"
+            problems.append(
+                ConfigError(
+                    "FLEETBOT_POLL_BY", f"must be 'auto', 'fleet' or 'vehicle', not {poll_by!r}"
+                )
             )
+            poll_by = "auto"
 
         api_url = get("PSA_API_URL") or DEFAULT_API_URL
         if not api_url.startswith(("https://", "http://")):
-            raise ConfigError("PSA_API_URL", "must be an https:// URL")
+            problems.append(ConfigError("PSA_API_URL", "must be an https:// URL"))
+            api_url = DEFAULT_API_URL
+
+        log_format = (get("FLEETBOT_LOG_FORMAT") or "").lower() or None
+        if log_format is not None and log_format not in LOG_FORMATS:
+            problems.append(
+                ConfigError("FLEETBOT_LOG_FORMAT", f"must be 'text' or 'json', not {log_format!r}")
+            )
+            log_format = None
 
         key_password = env.get("PSA_KEY_PASSWORD") or None
         password_file = get("PSA_KEY_PASSWORD_FILE")
@@ -87,18 +156,25 @@ class Settings:
             try:
                 key_password = Path(password_file).read_text().rstrip("\r\n")
             except OSError as exc:
-                raise ConfigError(
-                    "PSA_KEY_PASSWORD_FILE", f"cannot read {password_file}: {exc.strerror}"
-                ) from exc
+                problems.append(
+                    ConfigError(
+                        "PSA_KEY_PASSWORD_FILE", f"cannot read {password_file}: {exc.strerror}"
+                    )
+                )
 
         slack_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
         if not slack_url.endswith("/"):
             slack_url += "/"
 
         timezone = get("FLEETBOT_TIMEZONE") or "UTC"
-        _zone("FLEETBOT_TIMEZONE", timezone)
+        try:
+            _zone("FLEETBOT_TIMEZONE", timezone)
+        except ConfigError as exc:
+            problems.append(exc)
+            timezone = "UTC"
 
-        return cls(
+        number = functools.partial(_number, get=get, problems=problems)
+        settings = cls(
             psa_api_url=api_url.rstrip("/"),
             psa_api_style=style,  # type: ignore[arg-type]  # checked above
             psa_fleet_id=get("PSA_FLEET_ID"),
@@ -116,19 +192,21 @@ class Settings:
             slack_api_url=slack_url,
             db_path=Path(get("FLEETBOT_DB") or "fleetbot.db"),
             alert_channel=get("FLEETBOT_ALERT_CHANNEL"),
-            poll_interval=_number("FLEETBOT_POLL_INTERVAL", get, 60.0, minimum=1.0),
-            quota_reserve=_number("FLEETBOT_QUOTA_RESERVE", get, 0.10, minimum=0.0, maximum=0.9),
-            poll_by=poll_by,
-            retention_days=_number("FLEETBOT_RETENTION_DAYS", get, 30.0, minimum=1.0),
+            poll_interval=number("FLEETBOT_POLL_INTERVAL", default=60.0, minimum=1.0),
+            quota_reserve=number("FLEETBOT_QUOTA_RESERVE", default=0.10, minimum=0.0, maximum=0.9),
+            poll_by=poll_by,  # type: ignore[arg-type]  # checked above
+            retention_days=number("FLEETBOT_RETENTION_DAYS", default=30.0, minimum=1.0),
             admins=frozenset(
                 u.strip() for u in (get("FLEETBOT_ADMINS") or "").split(",") if u.strip()
             ),
             timezone=timezone,
             public_url=(get("FLEETBOT_PUBLIC_URL") or "").rstrip("/") or None,
             webhook_token=get("FLEETBOT_WEBHOOK_TOKEN"),
-            port=int(_number("PORT", get, 3000, minimum=0, maximum=65535, integer=True)),
+            port=int(number("PORT", default=3000, minimum=0, maximum=65535, integer=True)),
             host=get("HOST") or "0.0.0.0",  # noqa: S104
+            log_format=log_format,
         )
+        return settings, problems
 
     @property
     def zone(self) -> ZoneInfo:
@@ -136,10 +214,16 @@ class Settings:
         return _zone("FLEETBOT_TIMEZONE", self.timezone)
 
     def require(self, *names: str) -> None:
-        """Raise ConfigError for the first of ``names`` (env variable names) that is unset."""
-        for name in names:
-            if getattr(self, _FIELD_OF.get(name, name.lower())) in (None, ""):
-                raise ConfigError(name, "is required but not set")
+        """Raise ConfigError naming every one of ``names`` (env variable names) that is unset."""
+        raise_all(self.missing(*names))
+
+    def missing(self, *names: str) -> list[ConfigError]:
+        """One ConfigError per unset variable of ``names``, and per named file that is absent."""
+        problems = [
+            ConfigError(name, "is required but not set")
+            for name in names
+            if getattr(self, _FIELD_OF.get(name, name.lower())) in (None, "")
+        ]
         if "PSA_CERT_FILE" in names:
             for var, path in (
                 ("PSA_CERT_FILE", self.psa_cert_file),
@@ -147,7 +231,8 @@ class Settings:
                 ("PSA_CA_FILE", self.psa_ca_file),
             ):
                 if path is not None and not path.is_file():
-                    raise ConfigError(var, f"no such file: {path}")
+                    problems.append(ConfigError(var, f"no such file: {path}"))
+        return problems
 
 
 #: settings whose env name is not simply the upper-cased field name
@@ -177,20 +262,24 @@ def _path(value: str | None) -> Path | None:
 
 def _number(
     name: str,
-    get: Callable[[str], str | None],
-    default: float,
     *,
+    get: Callable[[str], str | None],
+    problems: list[ConfigError],
+    default: float,
     minimum: float | None = None,
     maximum: float | None = None,
     integer: bool = False,
 ) -> float:
+    """The number in ``name``; on a bad value, record the problem and return the default."""
     raw = get(name)
     if raw is None:
         return default
     try:
         value = int(raw) if integer else float(raw)
     except ValueError:
-        raise ConfigError(name, f"must be a number, not {raw!r}") from None
+        problems.append(ConfigError(name, f"must be a number, not {raw!r}"))
+        return default
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ConfigError(name, f"must be between {minimum} and {maximum}, not {raw!r}")
+        problems.append(ConfigError(name, f"must be between {minimum} and {maximum}, not {raw!r}"))
+        return default
     return value

@@ -101,7 +101,10 @@ def test_poll_refuses_while_a_running_bot_holds_the_database(services, tmp_path)
 def test_run_without_required_settings_names_the_variable(tmp_path):
     done = fleetbot(["run"], {}, tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith("fleetbot: configuration error: PSA_")
+    lines = done.stderr.strip().splitlines()  # one line per missing setting, every one named
+    assert all(line.startswith("fleetbot: configuration error: ") for line in lines), lines
+    assert lines[0].startswith("fleetbot: configuration error: PSA_CLIENT_ID: is required")
+    assert lines[-1].startswith("fleetbot: configuration error: SLACK_BOT_TOKEN: is required")
 
 
 def test_run_on_a_taken_port_says_so_and_leaves_the_lock_free(services, tmp_path):

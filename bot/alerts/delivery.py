@@ -34,6 +34,7 @@ from bot.errors import (
     SlackRateLimited,
     SlackTokenRefused,
 )
+from bot.logs import alert_extra
 from bot.messages import texts
 from bot.messages.alerts import (
     DIGEST_SIZE,
@@ -287,14 +288,19 @@ class DeliveryService:
                 self._channel_unavailable(channel, rows, exc, report)
                 continue
             except SlackError as exc:
-                log.warning("cannot reconcile %d alerts in %s yet: %s", len(rows), channel, exc)
+                for row in rows:
+                    log.warning("cannot reconcile yet: %s", exc, extra=_extra(row))
                 continue
             for row in rows:
                 if row.alert.id in found:
                     ts, digest = found[row.alert.id]
                     self.ledger.mark_sent([row.id], slack_ts=ts, digest=digest)
+                    log.info("found posted after a lost answer (message %s)", ts, extra=_extra(row))
                     report.reconciled += 1
                 else:
+                    log.info(
+                        "not in the channel after a lost answer: posting again", extra=_extra(row)
+                    )
                     self.ledger.mark_pending(
                         [row.id], error="not in the channel after a lost answer"
                     )
@@ -388,7 +394,8 @@ class DeliveryService:
         except OutcomeUnknown as exc:
             # Leave the rows in `sending`: the next run looks for them in the channel first.
             report.unknown_outcomes += 1
-            log.warning("%s", exc)
+            for row in chunk:
+                log.warning("%s", exc, extra=_extra(row))
             return False, None
         except MessageUnpostable as exc:
             if len(chunk) > 1:  # the digest may be what Slack refused: try each alert alone
@@ -403,7 +410,10 @@ class DeliveryService:
             report.retried_unknown_errors += len(ids)
             retry_at = self.clock() + STRIKE_BACKOFF * 2 ** (strikes - 1)
             self.ledger.mark_pending(ids, error=str(exc), retry_at=retry_at, strike=True)
-            log.warning("%s; trying again (%d of %d)", exc, strikes, MAX_STRIKES)
+            for row in chunk:
+                log.warning(
+                    "%s; trying again (%d of %d)", exc, strikes, MAX_STRIKES, extra=_extra(row)
+                )
             return True, None
         self._working()
         # An alert that ended before its post is shown ended already: no edit needed.
@@ -411,6 +421,13 @@ class DeliveryService:
         self.ledger.mark_updated([row.id for row in chunk if row.alert.ended])
         report.posted_messages += 1
         report.delivered_alerts += len(chunk)
+        for row in chunk:
+            log.info(
+                "posted (message %s%s)",
+                ts,
+                ", a digest" if len(chunk) > 1 else "",
+                extra=_extra(row),
+            )
         return True, None
 
     def _post_alone(
@@ -439,7 +456,8 @@ class DeliveryService:
         report.failed += len(ids)
         report.failures += [(channel, exc.error or "unknown")] * len(ids)
         self.ledger.mark_failed(ids, error=exc.error or str(exc))
-        log.error("giving up on %d alerts for %s: %s", len(ids), channel, exc)
+        for row in rows:
+            log.error("giving up, Slack will never take it: %s", exc, extra=_extra(row))
 
     def _tell_failures(self, report: DeliveryReport) -> None:
         """Tell admins of failed rows once per burst (failures less than an hour apart)."""
@@ -463,7 +481,12 @@ class DeliveryService:
             try:
                 self.slack.post_text(target, text)
             except SlackError as exc:
-                log.error("could not tell %s about failed deliveries: %s", target, exc)
+                log.error(
+                    "could not tell %s about failed deliveries: %s",
+                    target,
+                    exc,
+                    extra={"channel": target},
+                )
         log.error("%d alert messages failed for good: %s", count, ", ".join(errors))
 
     def _channel_unavailable(
@@ -497,8 +520,14 @@ class DeliveryService:
             try:
                 self.slack.post_text(target, text)
             except SlackError as exc:
-                log.error("could not tell admins (%s) that %s is parked: %s", target, channel, exc)
-        log.error("channel %s is parked: %s", channel, error)
+                log.error(
+                    "could not tell admins (%s) that %s is parked: %s",
+                    target,
+                    channel,
+                    exc,
+                    extra={"channel": target},
+                )
+        log.error("channel %s is parked: %s", channel, error, extra={"channel": channel})
 
     def _render(
         self, rows: Sequence[Delivery], names: Mapping[str, str], *, digest: bool
@@ -556,11 +585,16 @@ class DeliveryService:
                 wait = min(UPDATE_BACKOFF_MAX, STRIKE_BACKOFF * 2 ** (attempts - 1))
                 self.ledger.defer_update(ids, error=str(exc), retry_at=self.clock() + wait)
                 report.updates_deferred += 1
-                log.warning("could not mark alerts ended in %s (%d): %s", channel, attempts, exc)
+                for row in rows:
+                    log.warning(
+                        "could not mark ended (attempt %d): %s", attempts, exc, extra=_extra(row)
+                    )
                 continue
             self._working()
             self.ledger.mark_updated(ids)
             report.updated += 1
+            for row in rows:
+                log.info("marked ended (message %s)", ts, extra=_extra(row))
 
     def _queue_ended_replies(self, rows: Sequence[Delivery], names: Mapping[str, str]) -> None:
         """One quiet "ended" reply per alert in its message's thread (idempotent: queued once)."""
@@ -587,9 +621,13 @@ class DeliveryService:
         """Stop trying to edit a message: it is gone, or it kept failing."""
         self.ledger.give_up_update([r.id for r in rows], error=exc.error or str(exc))
         report.updates_given_up += 1
-        log.warning(
-            "gave up marking %d alerts ended in %s (message %s): %s", len(rows), channel, ts, exc
-        )
+        for row in rows:
+            log.warning("gave up marking it ended (message %s): %s", ts, exc, extra=_extra(row))
+
+
+def _extra(row: Delivery) -> dict[str, object]:
+    """The log fields of one alert's delivery (see bot.logs)."""
+    return alert_extra(row.alert.id, row.alert.vin, row.channel)
 
 
 def _is_digest(message: Mapping[str, object]) -> bool:

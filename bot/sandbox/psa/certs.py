@@ -15,6 +15,10 @@ SERVER_IDENTITIES = ("127.0.0.1", "localhost")
 CLIENT_IDENTITY = "sandbox-partner.fleetbot.invalid"
 # The sandbox reuses files younger than this, so a restarted demo starts fast.
 REUSE_MARGIN = timedelta(days=30)
+# Server and client certificates live a year, like real ones, so `fleetbot check` shows an expiry
+# an operator recognises (trustme's default is the year 3000). The CAs keep trustme's validity.
+LEAF_VALIDITY = timedelta(days=365)
+LEAF_BACKDATE = timedelta(days=1)  # tolerate a clock slightly behind ours
 MANIFEST_NAME = "sandbox-certs.json"
 FILE_NAMES = {
     "ca_file": "stellantis-ca.pem",
@@ -90,8 +94,11 @@ class SandboxCerts:
             )
             for path in (self.server_cert_file, self.client_cert_file, self.ca_file):
                 cert = x509.load_pem_x509_certificate(path.read_bytes())
-                if cert.not_valid_after_utc - datetime.now(UTC) < REUSE_MARGIN:
+                left = cert.not_valid_after_utc - datetime.now(UTC)
+                if left < REUSE_MARGIN:
                     return False
+                if path != self.ca_file and left > LEAF_VALIDITY:
+                    return False  # made before leaf certificates had a realistic lifetime
         except (OSError, ValueError, TypeError):
             return False
         return True
@@ -105,18 +112,25 @@ class SandboxCerts:
         stellantis.cert_pem.write_to_path(str(self.ca_file))
         stranger.cert_pem.write_to_path(str(self.untrusted_ca_file))
 
-        server = stellantis.issue_cert(*SERVER_IDENTITIES, common_name="psa-sandbox")
+        start, end = now - LEAF_BACKDATE, now + LEAF_VALIDITY
+        server = stellantis.issue_cert(
+            *SERVER_IDENTITIES, common_name="psa-sandbox", not_before=start, not_after=end
+        )
         server.cert_chain_pems[0].write_to_path(str(self.server_cert_file))
         server.private_key_pem.write_to_path(str(self.server_key_file))
 
-        client = stellantis.issue_cert(CLIENT_IDENTITY, common_name="sandbox-partner")
+        client = stellantis.issue_cert(
+            CLIENT_IDENTITY, common_name="sandbox-partner", not_before=start, not_after=end
+        )
         client_cert = client.cert_chain_pems[0].bytes()
         client_key = _encrypt_key(client.private_key_pem.bytes(), password)
         self.client_cert_file.write_bytes(client_cert)
         self.client_key_file.write_bytes(client_key)
         self.client_combined_file.write_bytes(client_cert + client_key)
 
-        other = stranger.issue_cert(CLIENT_IDENTITY, common_name="sandbox-partner")
+        other = stranger.issue_cert(
+            CLIENT_IDENTITY, common_name="sandbox-partner", not_before=start, not_after=end
+        )
         other.cert_chain_pems[0].write_to_path(str(self.other_client_cert_file))
         other.private_key_pem.write_to_path(str(self.other_client_key_file))
 
