@@ -21,7 +21,7 @@ from bot.sandbox.slack import SlackStandIn
 from bot.store import Ledger
 
 CHANNEL = "C0ALERTS"
-KILLS = 12
+KILLS = 8
 EVERY = dt.timedelta(seconds=2)
 
 
