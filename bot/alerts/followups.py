@@ -21,6 +21,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 
+from bot.alerts.delivery import RECONCILE_GRACE  # one grace for posts, replies, reports
 from bot.alerts.slack_port import SlackPort
 from bot.errors import (
     ChannelUnavailable,
@@ -44,8 +45,6 @@ from bot.store.ledger import utcnow
 
 log = logging.getLogger(__name__)
 
-#: a reply claimed this long ago with no answer is looked up in its thread
-RECONCILE_GRACE = dt.timedelta(seconds=30)
 #: an unrecognised error is retried with backoff this many times, then the reply is failed
 MAX_ATTEMPTS = 5
 RETRY_BACKOFF = dt.timedelta(seconds=30)

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.alerts.delivery import RECONCILE_GRACE, RECONCILE_MARGIN  # as for alerts
 from bot.alerts.poller import QuotaBudget
 from bot.alerts.slack_port import SlackPort
 from bot.errors import (
@@ -43,9 +44,6 @@ from bot.store.reports import ReportRow
 
 log = logging.getLogger(__name__)
 
-#: a ``sending`` row younger than this may still be on its way: leave it alone
-RECONCILE_GRACE = dt.timedelta(seconds=30)
-RECONCILE_MARGIN = dt.timedelta(minutes=10)
 #: reports may take at most this share of the quota reserve over 24 h (people keep the rest)
 RESERVE_SHARE = 0.5
 RESERVE_STATE = "report_reserve_spent"  # ledger state: [[iso time, calls], …] over 24 h
