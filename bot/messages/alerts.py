@@ -26,6 +26,7 @@ from bot.messages.markup import (
     section,
     slack_date,
     text_reply,
+    truncate,
 )
 from bot.messages.places import open_map_button, where, where_feature
 from bot.psa.models import Alert
@@ -133,8 +134,8 @@ def acked_line(user: str, at: dt.datetime | None) -> str:
 def notification_text(headline: str, vehicle_name: str, vin: str) -> str:
     """The push-notification fallback: the headline, naming the VIN once."""
     if not vin or vin in vehicle_name:
-        return headline
-    return f"{headline} ({escape(vin)})"
+        return truncate(headline)
+    return truncate(f"{headline} ({escape(vin)})")
 
 
 def alert_message(
@@ -281,7 +282,7 @@ def digest_acked_blocks(
         if accessory.get("action_id") == ACTION_DIGEST_ACK and accessory.get("value") == alert_id:
             block = {k: v for k, v in block.items() if k != "accessory"}
             text = dict(block.get("text") or {})
-            text["text"] = (text.get("text") or "") + "\n" + acked_line(user, at)
+            text["text"] = truncate((text.get("text") or "") + "\n" + acked_line(user, at))
             block["text"] = text
         out.append(block)
     return out

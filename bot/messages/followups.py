@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.messages import texts
-from bot.messages.markup import Message, escape, slack_date
+from bot.messages.markup import Message, escape, slack_date, truncate
 
 EVENT_FOLLOWUP = "fleet_alert_followup"
 #: reminders per alert and channel, at most
@@ -83,7 +83,7 @@ def reminder_text(to: str, since: dt.timedelta, n: int, what: str) -> str:
 def followup_message(alert_id: str, kind: str, n: int, text: str, *, thread_ts: str) -> Message:
     """The ``chat.postMessage`` arguments of one quiet thread reply (never broadcast)."""
     return {
-        "text": text,
+        "text": truncate(text),  # the alert's words come from the API: any length
         "thread_ts": thread_ts,
         "metadata": {
             "event_type": EVENT_FOLLOWUP,

@@ -104,6 +104,14 @@ def _id(value: str | None, kind: str) -> str:
     return value
 
 
+def _vin(value: object) -> str | None:
+    """A VIN as an identifier (it ends up in button values): unusable ones read as missing."""
+    text = _str(value)
+    if text is None or len(text) > MAX_ID_LENGTH or not text.isprintable():
+        return None
+    return text
+
+
 def finite_json(value: object) -> Any:
     """``value`` as strict JSON data: NaN and ±Infinity become null (SQLite's JSON rejects them).
 
@@ -226,7 +234,7 @@ class Vehicle:
         energies = tuple(
             e for e in (_str(_first(x, "energy", "class")) for x in engines) if e is not None
         )
-        vin = _str(obj.get("vin"))
+        vin = _vin(obj.get("vin"))
         return cls(
             id=_id(
                 _str(obj.get("id")) or _last_segment_after(_link(obj, "self"), "vehicles") or vin,
@@ -301,7 +309,7 @@ class VehicleStatus:
         kinetic = _obj(obj.get("kinetic"))
         maintenance = _obj(_first(obj, "maintenance", "service"))
         return cls(
-            vin=_str(obj.get("vin")),
+            vin=_vin(obj.get("vin")),
             updated_at=_date(_first(obj, "updatedAt", "createdAt")),
             energies=energies,
             energy_level=main.level if main else None,
@@ -359,7 +367,7 @@ class Alert:
             id=_id(
                 _str(obj.get("id")) or _last_segment_after(_link(obj, "self"), "alerts"), "alert"
             ),
-            vin=_str(obj.get("vin")),
+            vin=_vin(obj.get("vin")),
             vehicle_id=vehicle_id
             or _str(obj.get("vehicleId"))
             or _last_segment_after(_link(obj, "vehicle") or _link(obj, "self"), "vehicles"),
@@ -470,7 +478,7 @@ class Trip:
         )
         return cls(
             id=_str(obj.get("id")) or _last_segment_after(_link(obj, "self"), "trips") or "",
-            vin=_str(obj.get("vin")),
+            vin=_vin(obj.get("vin")),
             started_at=started,
             stopped_at=stopped,
             duration_s=duration,

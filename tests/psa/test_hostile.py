@@ -231,6 +231,14 @@ def test_records_without_a_usable_id_are_unreadable(record: object) -> None:
             Alert.from_api(record)
 
 
+@pytest.mark.parametrize("vin", ["V" * 201, "VF3\nXYZ", "", {"nested": 1}])
+def test_unusable_vins_read_as_missing(vin: object) -> None:
+    """A VIN travels in button values: a huge or multi-line one reads as no VIN, not a crash."""
+    assert Alert.from_api({"id": "a1", "vin": vin}).vin is None
+    assert Vehicle.from_api({"id": "v1", "vin": vin}).vin is None
+    assert Alert.from_api({"id": "a1", "vin": "V" * 200}).vin == "V" * 200
+
+
 def test_non_finite_numbers_are_missing_numbers() -> None:
     """``Infinity``/``NaN`` from the API (Python's json reads them) are None, not a crash."""
     page = Page.from_api(

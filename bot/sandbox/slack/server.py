@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.sandbox.slack import render
+from bot.sandbox.slack import blockkit, render
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,10 @@ MSG_WAIT_TIMEOUT = (
 class _SlackError(Exception):
     """A Slack error string to answer with ``{"ok": false, "error": …}``."""
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, messages: list[str] | None = None) -> None:
         super().__init__(error)
         self.error = error
+        self.messages = messages or []  # Slack's response_metadata.messages (what was wrong)
 
 
 @dataclass
@@ -173,12 +174,16 @@ def _json_param(params: dict[str, Any], name: str, error: str) -> Any:
 
 
 def _blocks_param(params: dict[str, Any]) -> list[Any] | None:
-    """Parse and check the ``blocks`` parameter."""
+    """Parse and check the ``blocks`` parameter (and the message text's length)."""
+    if problem := blockkit.text_problem(str(params.get("text") or "")):
+        raise _SlackError(problem)
     blocks = _json_param(params, "blocks", "invalid_blocks_format")
     if blocks is None:
         return None
-    if not isinstance(blocks, list) or not all(isinstance(b, dict) and "type" in b for b in blocks):
+    if not isinstance(blocks, list):
         raise _SlackError("invalid_blocks")
+    if found := blockkit.problems(blocks):
+        raise _SlackError("invalid_blocks", found)
     return blocks
 
 
@@ -760,6 +765,8 @@ class SlackStandIn:
                 data = self._METHODS[method](self, params)
             except _SlackError as exc:
                 data = {"ok": False, "error": exc.error}
+                if exc.messages:
+                    data["response_metadata"] = {"messages": exc.messages}
         return answer(
             200,
             data.get("error"),
@@ -796,6 +803,10 @@ class SlackStandIn:
                 raise ValueError(body)
         except ValueError:
             return _Reply.text(400, "invalid_payload")
+        if blockkit.problems(payload.get("blocks")) or blockkit.text_problem(
+            str(payload.get("text") or "")
+        ):
+            return _Reply.text(400, "invalid_blocks")
         record = dict(payload)
         record["id"] = rid
         record.setdefault("channel", binding.channel)
@@ -1167,6 +1178,8 @@ class SlackStandIn:
             raise _SlackError("invalid_arguments")
         if view.get("type") != "home":
             raise _SlackError("invalid_arguments")
+        if found := blockkit.problems(view.get("blocks"), surface="view"):
+            raise _SlackError("invalid_blocks", found)
         self.views[user_id] = view
         blocks = view.get("blocks") if isinstance(view.get("blocks"), list) else None
         self.record(render.Entry("home", user_id, BOT_NAME, "", blocks))
