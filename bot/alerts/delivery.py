@@ -42,7 +42,6 @@ from bot.messages.alerts import (
     alert_line,
     alert_message,
     digest_message,
-    mute_on,
 )
 from bot.messages.followups import ended_text
 from bot.store import Delivery, Ledger
@@ -548,7 +547,7 @@ class DeliveryService:
             acked_at=row.acked_at,
             held_by_mute=row.held_by_mute,
             # who muted this kind of alert and until when, with Unmute (kept on the ended edit)
-            muted=mute_on(row.alert, self.ledger.mutes(self.clock())),
+            muted=covering_mute(row.alert, self.ledger.mutes(self.clock())),
             places=self.places,
         )
 

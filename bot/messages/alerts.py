@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.messages import texts
-from bot.messages.alert_text import alert_text, normalise_type, severity_badge, severity_rank
+from bot.messages.alert_text import alert_text, severity_badge, severity_rank
 from bot.messages.markup import (
     MAX_BLOCKS,
     Message,
@@ -76,24 +76,6 @@ def alert_line(alert: Alert | StoredAlert, locale: str, vehicle: str | None = No
     if vehicle is None:
         return line
     return texts.ALERT_OF_VEHICLE.format(line=line, vehicle=escape(vehicle))
-
-
-def mute_on(alert: StoredAlert, mutes: Sequence[Mute]) -> Mute | None:
-    """The mute in force that holds this alert's kind back (the one ending last), or None.
-
-    Same rule as routing: its vehicle, its type when the mute names types, and a Critical
-    alert only when the mute includes Critical (the Mute 24 h button's always does).
-    """
-    critical = severity_rank(alert.severity) >= severity_rank("Critical")
-    kind = normalise_type(alert.type)
-    found = [
-        m
-        for m in mutes
-        if m.vin == alert.vin
-        and (not m.types or kind in {normalise_type(t) for t in m.types})
-        and (m.include_critical or not critical)
-    ]
-    return max(found, key=lambda m: m.until, default=None)
 
 
 def muted_line(mute: Mute) -> str:

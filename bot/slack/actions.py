@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt import App, Respond
 from slack_sdk import WebClient
 
+from bot.alerts.routing import covering_mute
 from bot.directory import VehicleEntry
 from bot.errors import ApiError, UserInputError
 from bot.messages import texts
@@ -33,7 +34,6 @@ from bot.messages.alerts import (
     digest_acked_edit,
     digest_message,
     label_of,
-    mute_on,
 )
 from bot.messages.followups import ack_all_text, ack_text, mute_text, muted_kind, unmute_text
 from bot.messages.markup import Message, echo, escape, slack_date, text_reply
@@ -117,7 +117,7 @@ def single_message(services: SlackServices, row: Delivery) -> Message:
         acked_by=row.acked_by,
         acked_at=row.acked_at,
         held_by_mute=row.held_by_mute,
-        muted=mute_on(row.alert, services.ledger.mutes(services.clock())),
+        muted=covering_mute(row.alert, services.ledger.mutes(services.clock())),
     )
 
 

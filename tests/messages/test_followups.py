@@ -7,13 +7,13 @@ import datetime as dt
 
 import pytest
 
+from bot.alerts.routing import covering_mute
 from bot.messages.alerts import (
     ACTION_DIGEST_ACK_ALL,
     ACTION_MUTE,
     ACTION_UNMUTE,
     alert_message,
     digest_message,
-    mute_on,
 )
 from bot.messages.followups import (
     EVENT_FOLLOWUP,
@@ -97,14 +97,16 @@ def test_muted_kind_escapes_the_vehicle() -> None:
     assert "&lt;!channel&gt;" in muted_kind("*Low fuel*", "<!channel>")
 
 
-def test_mute_on_matches_vehicle_type_and_critical() -> None:
-    """The mute shown on a message: its vehicle, its type, Critical only with include_critical."""
-    assert mute_on(alert(), [mute(("lowFuel",))]) is not None
-    assert mute_on(alert(), [mute(None)]) is not None
-    assert mute_on(alert(), [mute(("other",))]) is None
-    assert mute_on(alert(), [mute(None, vin="VIN2")]) is None
-    assert mute_on(alert(severity="Critical"), [mute(None)]) is None
-    assert mute_on(alert(severity="Critical"), [mute(("lowFuel",), critical=True)]) is not None
+def test_the_mute_shown_is_the_one_routing_applies() -> None:
+    """One rule (routing's) for holding and showing: vehicle, type, Critical only when included."""
+    assert covering_mute(alert(), [mute(("lowFuel",))]) is not None
+    assert covering_mute(alert(), [mute(None)]) is not None
+    assert covering_mute(alert(), [mute(("other",))]) is None
+    assert covering_mute(alert(), [mute(None, vin="VIN2")]) is None
+    assert covering_mute(alert(severity="Critical"), [mute(None)]) is None
+    assert (
+        covering_mute(alert(severity="Critical"), [mute(("lowFuel",), critical=True)]) is not None
+    )
 
 
 def test_a_muted_message_says_who_and_offers_unmute() -> None:
