@@ -16,7 +16,7 @@ from dotenv import load_dotenv
 
 from bot.config import API_REQUIRED, RUN_REQUIRED, Settings, problems_of
 from bot.errors import ConfigError, FleetbotError
-from bot.logs import configure_logging
+from bot.logs import configure_logging, say_failure
 
 log = logging.getLogger("bot")
 
@@ -98,10 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](args)
     except ConfigError as exc:
         for problem in problems_of(exc):
-            print(f"fleetbot: configuration error: {problem}", file=sys.stderr)
+            say_failure(f"configuration error: {problem}", variable=problem.variable)
         return EXIT_CONFIG
     except FleetbotError as exc:
-        print(f"fleetbot: {exc}", file=sys.stderr)
+        say_failure(str(exc))
         return EXIT_FAILED
 
 

@@ -2,7 +2,9 @@
 
 :func:`configure_logging` is called once, by the command line, before anything logs. Every
 handler it installs carries :class:`RedactFilter`, so no logger (ours or a library's) can write
-a token, a Basic header, a ``client_id`` or a configured password.
+a token, a Basic header, a ``client_id`` or a configured password, and :class:`RelevelFilter`,
+which moves library lines that are louder than their news (a coalesced job tick skipped, an
+error the caller logs itself) to a lower level.
 
 A line about one alert's delivery passes the alert, its vehicle and the channel as ``extra``::
 
@@ -48,6 +50,16 @@ LIBRARY_LEVELS = {
 }
 #: libraries that may speak at DEBUG with --verbose (the rest keep their level)
 VERBOSE_LIBRARIES = ("slack_sdk", "slack_bolt", "apscheduler", "waitress")
+#: library lines louder than what they report: (logger, start of the unformatted message, level)
+LIBRARY_RELEVELS: tuple[tuple[str, str, int], ...] = (
+    # Jobs are coalesced with max_instances=1: a tick that finds the job still running is
+    # normal (a long poll, a delivery burst), and the next tick runs it.
+    ("apscheduler", 'Execution of job "%s" skipped: maximum number of running', logging.DEBUG),
+    # After a suspend or under load; coalescing runs the job once, nothing is lost.
+    ("apscheduler", 'Run time of job "%s" was missed by', logging.INFO),
+    # The error is raised to Fleetbot, which logs it once, with the alert it was about.
+    ("slack_sdk", "Failed to send a request to Slack API server", logging.DEBUG),
+)
 UNCAUGHT = "uncaught exception in %s"
 
 #: secrets recognisable by their shape, wherever they come from
@@ -119,6 +131,29 @@ class RedactFilter(logging.Filter):
         for name, value in _extras(record).items():
             if isinstance(value, str):
                 setattr(record, name, redact(value))
+        return True
+
+
+class RelevelFilter(logging.Filter):
+    """Gives the library lines of LIBRARY_RELEVELS their level; drops those now below the root's.
+
+    The root's level (INFO, or DEBUG with --verbose) decides, not the library logger's: a line
+    moved down from WARNING to INFO is still shown, one moved to DEBUG only with --verbose.
+    """
+
+    def __init__(self, relevels: Iterable[tuple[str, str, int]] = LIBRARY_RELEVELS) -> None:
+        super().__init__()
+        self.relevels = tuple(relevels)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Relevel a matching record; keep it only if the root logger is enabled at its level."""
+        if not isinstance(record.msg, str):
+            return True
+        for name, start, level in self.relevels:
+            from_it = record.name == name or record.name.startswith(f"{name}.")
+            if from_it and record.msg.startswith(start):
+                record.levelno, record.levelname = level, logging.getLevelName(level)
+                return logging.getLogger().isEnabledFor(level)
         return True
 
 
@@ -215,6 +250,7 @@ def configure_logging(
         json_lines = resolve_format(chosen, target) == "json"
         handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     setattr(handler, "fleetbot", True)  # noqa: B010 - marks ours, to replace on a second call
+    handler.addFilter(RelevelFilter())  # first: it matches the message before redaction
     handler.addFilter(RedactFilter())
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -225,6 +261,28 @@ def configure_logging(
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_thread_uncaught
     return handler
+
+
+def say_failure(text: str, **fields: Any) -> None:
+    """Tell the operator why a command stops, as a JSON line when stderr carries JSON logs.
+
+    Under a service manager stderr is the log, so it stays all JSON (``fields``, such as the
+    setting's ``variable``, join the line); elsewhere it is one ``fleetbot: …`` line.
+    """
+    if any(_json_on_stderr(h) for h in logging.getLogger().handlers):
+        logging.getLogger("bot").error("%s", text, extra=fields)
+    else:
+        print(f"fleetbot: {redact(text)}", file=sys.stderr)
+
+
+def _json_on_stderr(handler: logging.Handler) -> bool:
+    """Whether ``handler`` is Fleetbot's, writing JSON lines to stderr (not to a log file)."""
+    return (
+        getattr(handler, "fleetbot", False)
+        and type(handler) is logging.StreamHandler
+        and handler.stream is sys.stderr
+        and isinstance(handler.formatter, JsonFormatter)
+    )
 
 
 def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 
 import pytest
 
+from bot.config import RUN_REQUIRED
 from bot.sandbox.psa import PsaSandbox
 from bot.sandbox.slack import SlackStandIn
 from bot.scheduler import SchedulerLock
@@ -98,13 +100,22 @@ def test_poll_refuses_while_a_running_bot_holds_the_database(services, tmp_path)
     assert done.returncode == 1 and "already polls and delivers" in done.stderr
 
 
-def test_run_without_required_settings_names_the_variable(tmp_path):
-    done = fleetbot(["run"], {}, tmp_path)
+def test_run_without_required_settings_names_each_variable_in_text(tmp_path):
+    done = fleetbot(["run"], {"FLEETBOT_LOG_FORMAT": "text"}, tmp_path)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()  # one line per missing setting, every one named
     assert all(line.startswith("fleetbot: configuration error: ") for line in lines), lines
     assert lines[0].startswith("fleetbot: configuration error: PSA_CLIENT_ID: is required")
     assert lines[-1].startswith("fleetbot: configuration error: SLACK_BOT_TOKEN: is required")
+
+
+def test_run_without_required_settings_writes_json_lines_off_a_terminal(tmp_path):
+    done = fleetbot(["run"], {}, tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = [json.loads(line) for line in done.stderr.splitlines()]  # nothing but JSON
+    assert [line["variable"] for line in lines] == list(RUN_REQUIRED)
+    assert all(line["level"] == "ERROR" for line in lines)
+    assert lines[0]["event"] == "configuration error: PSA_CLIENT_ID: is required but not set"
 
 
 def test_run_on_a_taken_port_says_so_and_leaves_the_lock_free(services, tmp_path):
@@ -120,9 +131,9 @@ def test_run_on_a_taken_port_says_so_and_leaves_the_lock_free(services, tmp_path
         }
         done = fleetbot(["run"], env, tmp_path)
     assert done.returncode == 2, done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("fleetbot: configuration error: PORT: cannot listen on 127.0.0.1:")
-    assert "Traceback" not in done.stderr
+    last = json.loads(done.stderr.strip().splitlines()[-1])
+    assert last["event"].startswith("configuration error: PORT: cannot listen on 127.0.0.1:")
+    assert last["variable"] == "PORT" and "Traceback" not in done.stderr
     lock = SchedulerLock(tmp_path / "fleetbot.db")
     assert lock.acquire()  # the scheduler it started first did not outlive the failure
     lock.release()

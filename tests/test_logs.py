@@ -11,8 +11,10 @@ import subprocess
 import sys
 import threading
 import time
+from typing import cast
 
 import pytest
+from slack_sdk import WebClient
 
 from bot import logs
 from bot.config import Settings
@@ -20,6 +22,8 @@ from bot.logs import REDACTED, alert_extra, configure_logging
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.psa.certs import SandboxCredentials
 from bot.sandbox.slack import SlackStandIn
+from bot.slack.app import build_app, close_app
+from bot.slack.context import SlackServices
 
 SECRETS = (
     SandboxCredentials.password,
@@ -132,6 +136,51 @@ def test_check_is_quiet_and_libraries_keep_sensible_levels(restore_logging):
     assert out.getvalue() == ""
 
 
+def test_library_lines_louder_than_their_news_are_relevelled(restore_logging):
+    out = io.StringIO()
+    configure_logging("json", stream=out)
+    scheduler, executor = (
+        logging.getLogger("apscheduler.scheduler"),
+        logging.getLogger("apscheduler.executors.default"),
+    )
+    skipped = 'Execution of job "%s" skipped: maximum number of running instances reached (%d)'
+    scheduler.warning(skipped, "poll", 1)
+    logging.getLogger("slack_sdk.web.base_client").error(
+        "Failed to send a request to Slack API server: <urlopen error timed out>"
+    )
+    executor.warning('Run time of job "%s" was missed by %s', "poll", "0:01:10")
+    scheduler.warning("Scheduler has been shut down")  # not one of them: kept as it is
+    lines = json_lines(out.getvalue())
+    assert [(line["level"], line["event"][:12]) for line in lines] == [
+        ("INFO", "Run time of "),
+        ("WARNING", "Scheduler ha"),
+    ]
+    out.truncate(0), out.seek(0)
+    configure_logging("json", stream=out, verbose=True)  # --verbose shows them at DEBUG
+    scheduler.warning(skipped, "deliver", 1)
+    [line] = json_lines(out.getvalue())
+    assert line["level"] == "DEBUG" and "deliver" in line["event"]
+
+
+def test_the_bolt_app_reads_nothing_from_the_environment(monkeypatch, caplog):
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-from-the-environment",
+        "SLACK_CLIENT_ID": "1.2",
+        "SLACK_CLIENT_SECRET": "oauth-secret",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    client = WebClient(token="xoxb-given")
+    with caplog.at_level(logging.INFO, logger="slack_bolt"):
+        app = build_app(cast(SlackServices, object()), settings=Settings(), client=client)
+    try:
+        assert [r.getMessage() for r in caplog.records if r.name.startswith("slack_bolt")] == []
+        assert app.client is client and app.oauth_flow is None  # no OAuth flow from the env
+        assert {name: os.environ.get(name) for name in env} == env  # put back as it was
+    finally:
+        close_app(app)
+
+
 # -- real processes -------------------------------------------------------------------------
 
 
@@ -225,7 +274,11 @@ def test_run_without_a_terminal_prints_only_json_lines(services, tmp_path):
     assert process.returncode == 0, stderr
     assert stdout == ""
     lines = assert_only_json(stderr)
+    # a clean start, poll, post and stop: nothing an operator would need to look at
+    assert [line for line in lines if line["level"] not in ("INFO", "DEBUG")] == []
     assert any(line["event"].startswith("fleetbot running") for line in lines)
+    assert any(line["event"].startswith("polled 5 vehicles") for line in lines)
+    assert lines[-1]["event"] == "stopped"
     assert any("alert_id" in line and line["channel"] == "C0ALERTS" for line in lines)
     assert "log-test-signing" not in stderr
     for secret in SECRETS:

@@ -10,8 +10,12 @@ lazy work on another, and a burst of slow commands cannot starve the acks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import secrets
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -41,6 +45,16 @@ log = logging.getLogger(__name__)
 ACK_THREADS = 16  # acks are instant; events (App Home) run here too
 WORK_THREADS = 16  # lazy API work; the API client's own pool and limiter bound it further
 RETRY_HEADER = "x-slack-retry-num"
+#: variables Bolt reads from the environment on its own (its token, signing secret, OAuth);
+#: Fleetbot's Settings are the one reader of the environment, so Bolt must not see them
+BOLT_ENV_FALLBACKS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_VERIFICATION_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+)
+_environment = threading.Lock()
 
 
 def skip_event_retries(
@@ -77,15 +91,16 @@ def build_app(
     # Without a signing secret (Socket Mode needs none) HTTP requests must still fail closed:
     # an empty secret would let anyone sign, so use one nobody knows.
     signing_secret = settings.slack_signing_secret or secrets.token_hex(32)
-    app = App(
-        # the token travels with `client` (Bolt warns when both are given)
-        signing_secret=signing_secret,
-        client=client,
-        token_verification_enabled=False,  # `fleetbot check` calls auth.test, not start-up
-        ignoring_self_events_enabled=True,
-        process_before_response=process_before_response,
-        listener_executor=ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="slack-ack"),
-    )
+    with _hidden_from_bolt(BOLT_ENV_FALLBACKS):
+        app = App(
+            name="fleetbot",  # else Bolt walks the whole stack to name itself
+            signing_secret=signing_secret,
+            client=client,  # carries the token
+            token_verification_enabled=False,  # `fleetbot check` calls auth.test, not start-up
+            ignoring_self_events_enabled=True,
+            process_before_response=process_before_response,
+            listener_executor=ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="slack-ack"),
+        )
     runner = app.listener_runner
     runner.lazy_listener_runner = ThreadLazyListenerRunner(
         logger=runner.logger,
@@ -96,6 +111,22 @@ def build_app(
     for surface in (trips, alert, fleet, actions, home):
         surface.register(app, services)
     return app
+
+
+@contextlib.contextmanager
+def _hidden_from_bolt(names: tuple[str, ...]) -> Iterator[None]:
+    """Take ``names`` out of the environment while Bolt builds the app, then put them back.
+
+    Bolt falls back to ``SLACK_BOT_TOKEN`` even when given a client (then warns at every start
+    that the token is unused), and turns on its OAuth flow when ``SLACK_CLIENT_ID`` and
+    ``SLACK_CLIENT_SECRET`` are set; everything it needs is passed in explicitly instead.
+    """
+    with _environment:
+        hidden = {name: os.environ.pop(name) for name in names if name in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(hidden)
 
 
 def close_app(app: App) -> None:
