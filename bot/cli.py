@@ -58,6 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo", help="see Fleetbot at work on this machine: a pretend fleet and Slack, no set-up"
     )
     demo.add_argument("--no-interactive", action="store_true", help="exit after the tour")
+    demo.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="folder for the conversation page and the log (default: a new temporary folder)",
+    )
     commands.add_parser("poll", help="fetch new alerts once and post them, then exit")
     commands.add_parser(
         "check", help="test the settings, certificate, API and Slack access; list every problem"
@@ -310,4 +316,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     interactive = sys.stdin.isatty() and not args.no_interactive
-    return run_demo(interactive=interactive)
+    return run_demo(interactive=interactive, output=args.output)

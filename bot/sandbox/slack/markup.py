@@ -41,6 +41,7 @@ EMOJI = {
     "wrench": "🔧",
     "fuelpump": "⛽",
     "battery": "🔋",
+    "trophy": "🏆",
     "red_circle": "🔴",
     "large_orange_circle": "🟠",
     "large_blue_circle": "🔵",
@@ -65,7 +66,7 @@ EMOJI_CODE = re.compile(r":([a-z0-9_+-]+):")
 SAFE_LINK = re.compile(r"^(https?://|mailto:)", re.IGNORECASE)
 _DATE_PART = re.compile(r"\{([a-z_]+)\}")
 #: a channel id standing alone in text (Slack ids: upper-case letters and digits)
-_BARE_CHANNEL = re.compile(r"(?<![\w#<@])#?\b([CG][A-Z0-9]{3,})\b")
+_BARE_CHANNEL = re.compile(r"(?<![\w#<@/|])#?\b([CG][A-Z0-9]{3,})\b")
 
 #: style name → pattern over text whose tokens were replaced by placeholders
 STYLES: tuple[tuple[str, re.Pattern[str]], ...] = (

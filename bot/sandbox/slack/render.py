@@ -214,7 +214,8 @@ class Transcript:
     def message_lines(self, text: str, blocks: list[Any] | None) -> list[str]:
         """The lines a person sees: the blocks if any, else the text."""
         lines = self.block_lines(blocks) if blocks else []
-        return lines or (self.mrkdwn(text).splitlines() if text else [])
+        shown = lines or ([self.mrkdwn(text)] if text else [])
+        return [part for line in shown for part in line.splitlines()]
 
     # -- entries ----------------------------------------------------------------------------
 
