@@ -21,6 +21,7 @@ from bot.logs import configure_logging
 log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 CERT_WARN_DAYS = 30
 JOB_STOP_SECONDS = 6.0  # of the 10 s SIGTERM budget; closing the rest takes well under a second
 CANNOT_LISTEN = "cannot listen on {where}: {why}"
@@ -316,4 +317,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     interactive = sys.stdin.isatty() and not args.no_interactive
-    return run_demo(interactive=interactive, output=args.output)
+    try:
+        return run_demo(interactive=interactive, output=args.output)
+    except KeyboardInterrupt:  # Ctrl-C during the tour: everything is already cleaned up
+        return EXIT_INTERRUPTED

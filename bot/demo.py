@@ -13,8 +13,10 @@ import contextlib
 import datetime as dt
 import os
 import secrets
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TextIO
@@ -332,6 +334,7 @@ def run_demo(
     folder.mkdir(parents=True, exist_ok=True)
     log_path, page_path = folder / LOG_NAME, folder / PAGE_NAME
     handler = configure_logging("text", file=log_path)
+    stop_on_signals()
     print(STARTING, end="", file=out, flush=True)
     clock = DemoClock()
     try:
@@ -354,6 +357,17 @@ def run_demo(
     return 0
 
 
+def stop_on_signals() -> None:
+    """A closed terminal (SIGHUP) or SIGTERM unwinds like an exception: the work folder goes."""
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, leave)
+
+
 def prompt(tour: Tour) -> None:
     """Type slash commands (e.g. `/fleet vehicles`); an empty line or Ctrl-D quits."""
     tour.say()
@@ -361,7 +375,8 @@ def prompt(tour: Tour) -> None:
     while True:
         try:
             line = input(PROMPT)
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C quit like an empty line
+            tour.say()
             break
         if not line.strip():
             break

@@ -117,6 +117,11 @@ def ordinal(n: int) -> str:
     return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
+def _wrapper(opening: str, closing: str) -> Callable[[re.Match[str]], str]:
+    """A substitution putting a style's inner text between ``opening`` and ``closing``."""
+    return lambda match: f"{opening}{match.group(1)}{closing}"
+
+
 class MarkupReader:
     """Resolves Slack markup with a workspace's names, dates in one reader's zone."""
 
@@ -185,8 +190,7 @@ class MarkupReader:
         pieces.append(literal(self.bare_channels(unescape(text[at:]))))
         styled = "".join(pieces)
         for name, pattern in STYLES:
-            opening, closing = wrap[name]
-            styled = pattern.sub(lambda m, o=opening, c=closing: f"{o}{m.group(1)}{c}", styled)
+            styled = pattern.sub(_wrapper(*wrap[name]), styled)
         for placeholder, rendered in shown.items():
             styled = styled.replace(placeholder, rendered)
         return styled
