@@ -21,6 +21,7 @@ from bot.logs import configure_logging, say_failure
 log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 CERT_WARN_DAYS = 30
 JOB_STOP_SECONDS = 6.0  # of the 10 s SIGTERM budget; closing the rest takes well under a second
 CANNOT_LISTEN = "cannot listen on {where}: {why}"
@@ -58,6 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo", help="see Fleetbot at work on this machine: a pretend fleet and Slack, no set-up"
     )
     demo.add_argument("--no-interactive", action="store_true", help="exit after the tour")
+    demo.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="folder for the conversation page and the log (default: a new temporary folder)",
+    )
     commands.add_parser("poll", help="fetch new alerts once and post them, then exit")
     commands.add_parser(
         "check", help="test the settings, certificate, API and Slack access; list every problem"
@@ -310,4 +317,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     interactive = sys.stdin.isatty() and not args.no_interactive
-    return run_demo(interactive=interactive)
+    try:
+        return run_demo(interactive=interactive, output=args.output)
+    except KeyboardInterrupt:  # Ctrl-C during the tour: everything is already cleaned up
+        return EXIT_INTERRUPTED

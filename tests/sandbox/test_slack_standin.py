@@ -461,12 +461,12 @@ def test_transcript_renders_blocks_as_text(client: WebClient, standin: SlackStan
     mark = standin.mark()
     client.chat_update(channel="C0ALERTS", ts=ts, text="done", blocks=[])
     text = standin.transcript()
-    assert "#C0ALERTS  Fleetbot: LOW WASHER FLUID" in text
-    assert "*VIN1* needs washer fluid" in text
+    assert "#alerts  Fleetbot: LOW WASHER FLUID" in text
+    assert "VIN1 needs washer fluid" in text  # bold, as Slack shows it
     assert "Warning · 09:12" in text
     assert "[Acknowledge] [Details]" in text
     assert "fallback" not in text  # blocks win over the fallback text
-    assert standin.transcript(since=mark) == "#C0ALERTS  Fleetbot (edited): done"
+    assert standin.transcript(since=mark) == "#alerts  Fleetbot (edited): done"
 
 
 def test_wait_for_raises_with_a_dump(client: WebClient, standin: SlackStandIn) -> None:
@@ -474,7 +474,7 @@ def test_wait_for_raises_with_a_dump(client: WebClient, standin: SlackStandIn) -
     client.chat_postMessage(channel="C0OPS", text="something")
     with pytest.raises(TimeoutError) as exc:
         standin.wait_for(lambda s: len(s.messages()) > 1, timeout=0.1)
-    assert "#C0OPS  Fleetbot: something" in str(exc.value)
+    assert "#ops  Fleetbot: something" in str(exc.value)
     assert "chat.postMessage status=200" in str(exc.value)
 
 
@@ -544,8 +544,8 @@ def test_signed_command_is_accepted_and_reply_arrives(
     [reply] = result.replies()
     assert reply["text"] == "hello manager in ops: world"
     assert reply["channel"] == "C0OPS"
-    assert "#C0OPS  manager: /hello world" in standin.transcript()
-    assert "(only visible to U0MANAGER): hello manager" in standin.transcript()
+    assert "#ops  manager: /hello world" in standin.transcript()
+    assert "(only visible to @manager): hello manager" in standin.transcript()
 
 
 def test_click_with_replace_original_updates_the_message(

@@ -189,7 +189,9 @@ class SlackDriver:
         }
         label = render.block_lines([{"type": "actions", "elements": [element]}])
         self.standin.record(
-            render.Entry("click", current.channel, name, " ".join(label), note=CLICK_NOTE)
+            render.Entry(
+                "click", current.channel, name, " ".join(label), note=CLICK_NOTE, ts=current.ts
+            )
         )
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self._post(body, {**self.signed_headers(body), "Content-Type": FORM_TYPE}, url)

@@ -14,12 +14,11 @@ import base64
 import dataclasses
 import datetime as dt
 import html
-import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from bot.sandbox.slack.markup import SAFE_LINK, MarkupReader, Token, emoji
 from bot.sandbox.slack.server import BOT_NAME, SlackStandIn, ts_to_us
 
 TITLE = "Fleetbot in Slack"
@@ -31,35 +30,10 @@ ONE_REPLY = "1 reply"
 DM_TITLE = "Direct messages with {who}"
 NOTHING_YET = "No messages yet."
 IMAGE_MISSING = "image: {alt}"
+PNG_MAGIC = b"\x89PNG"
 
 #: a fetcher turns an image URL into (bytes, MIME type), or None when it cannot
 ImageFetcher = Callable[[str], tuple[bytes, str] | None]
-
-#: the emoji codes Fleetbot's messages use (others are shown as their code, like Slack's fallback)
-EMOJI = {
-    "warning": "⚠️",
-    "x": "❌",
-    "white_check_mark": "✅",
-    "heavy_check_mark": "✔️",
-    "mute": "🔇",
-    "loud_sound": "🔊",
-    "double_vertical_bar": "⏸️",
-    "satellite_antenna": "📡",
-    "repeat": "🔁",
-    "checkered_flag": "🏁",
-    "rotating_light": "🚨",
-    "bell": "🔔",
-    "car": "🚗",
-    "truck": "🚚",
-    "round_pushpin": "📍",
-    "bar_chart": "📊",
-    "chart_with_upwards_trend": "📈",
-    "information_source": "\u2139\ufe0f",
-    "hourglass": "⌛",
-    "wrench": "🔧",
-    "fuelpump": "⛽",
-    "battery": "🔋",
-}
 
 #: coloured circles (the severity badges) drawn in CSS: they must show without an emoji font
 DOTS = {
@@ -71,10 +45,14 @@ DOTS = {
     "large_yellow_circle": "#ecb22e",
 }
 
-_TOKEN = re.compile(r"<([^<>]*)>")
-_EMOJI = re.compile(r":([a-z0-9_+-]+):")
-_SAFE_LINK = re.compile(r"^(https?://|mailto:)", re.IGNORECASE)
-_DATE_TOKEN = re.compile(r"\{([a-z_]+)\}")
+#: Slack's styles as HTML tags
+HTML_WRAP = {
+    "pre": ("<pre>", "</pre>"),
+    "code": ("<code>", "</code>"),
+    "bold": ("<b>", "</b>"),
+    "italic": ("<i>", "</i>"),
+    "strike": ("<s>", "</s>"),
+}
 
 CSS = """
 *{box-sizing:border-box}
@@ -160,8 +138,8 @@ class PageRenderer:
         title: str = TITLE,
     ) -> None:
         self.standin = standin
-        self.zone = ZoneInfo(zone) if isinstance(zone, str) else zone
-        self.now = (now or dt.datetime.now(dt.UTC)).astimezone(self.zone)
+        self.reader = MarkupReader(standin, zone=zone, now=now)
+        self.zone = self.reader.zone
         self.fetch_image = fetch_image
         self.title = title
 
@@ -367,8 +345,11 @@ class PageRenderer:
 
     def _image(self, obj: Mapping[str, Any], *, small: bool = False) -> str:
         alt = str(obj.get("alt_text") or "")
-        url = str(obj.get("image_url") or "")
-        source = self._data_uri(url)
+        ref = obj.get("slack_file")
+        if isinstance(ref, dict):
+            source = self._uploaded(str(ref.get("id") or ""))
+        else:
+            source = self._data_uri(str(obj.get("image_url") or ""))
         if source is None:
             return f'<span class="missing">{_e(IMAGE_MISSING.format(alt=alt))}</span>'
         img = f'<img src="{_e(source)}" alt="{_e(alt)}">'
@@ -387,6 +368,15 @@ class PageRenderer:
             caption = f"<figcaption>{_e(name)}</figcaption>"
             return f'<figure><img src="{_e(source)}" alt="{_e(name)}">{caption}</figure>'
         return f'<div class="missing">{_e(name)}</div>'
+
+    def _uploaded(self, file_id: str) -> str | None:
+        """A file uploaded to the stand-in (``slack_file`` in an image block) as a data: URI."""
+        found = self.standin.files.get(file_id)
+        if found is None or not found.completed or found.data is None:
+            return None
+        if not found.data.startswith(PNG_MAGIC):  # the stand-in types uploads by their bytes
+            return None
+        return f"data:image/png;base64,{base64.b64encode(found.data).decode()}"
 
     def _data_uri(self, url: str) -> str | None:
         if url.startswith("data:image/"):
@@ -448,75 +438,27 @@ class PageRenderer:
 
     def mrkdwn(self, text: str) -> str:
         """Slack mrkdwn as HTML: tokens by name, then bold, italic, strike, code, quotes."""
-        pieces: list[str] = []
-        at = 0
-        for match in _TOKEN.finditer(text):
-            pieces.append(_e(_slack_unescape(text[at : match.start()])))
-            pieces.append("\0" + str(len(pieces)) + "\0")  # placeholder, kept out of styling
-            at = match.end()
-        pieces.append(_e(_slack_unescape(text[at:])))
-        tokens = {
-            f"\0{i}\0": self._token(m.group(1))
-            for i, m in zip(range(1, 2 * len(pieces), 2), _TOKEN.finditer(text), strict=False)
-        }
-        styled = _style("".join(pieces))
-        for placeholder, rendered in tokens.items():
-            styled = styled.replace(placeholder, rendered)
-        return styled
+        styled = self.reader.render(text, literal=_e, token=self._token, wrap=HTML_WRAP)
+        return _lines(styled)
 
-    def _token(self, inner: str) -> str:
-        target, _, label = inner.partition("|")
-        label = _slack_unescape(label)
-        if target.startswith("@"):
-            return self._mention("@" + (label or self.standin.user_name(target[1:])))
-        if target.startswith("#"):
-            return self._mention("#" + (label or self.standin.channel_name(target[1:])))
-        if target.startswith("!date^"):
-            return _e(self._date(target, label))
-        if target.startswith("!subteam^"):
-            return self._mention(label or "@team")
-        if target.startswith("!"):
-            return self._mention("@" + target[1:].split("^")[0])
-        return self._link(_slack_unescape(target), label or None)
+    def _token(self, token: Token) -> str:
+        if token.kind == "link":
+            return self._link(token.url, token.text if token.text != token.url else None)
+        if token.kind == "date":
+            return _e(token.text)
+        return self._mention(token.text)
 
     def _mention(self, text: str) -> str:
         return f'<span class="mention">{_e(text)}</span>'
 
     def _link(self, url: str, label: Any) -> str:
         shown = _e(str(label)) if label else _e(url)
-        if not _SAFE_LINK.match(url):
+        if not SAFE_LINK.match(url):
             return shown
         return f'<a href="{_e(url)}" rel="noopener noreferrer">{shown}</a>'
 
     def _user(self, user_id: str) -> str:
-        return "@" + self.standin.user_name(user_id)
-
-    def _date(self, target: str, fallback: str) -> str:
-        """``!date^<unix>^<format>[^<link>]`` in this page's zone (the fallback if unreadable)."""
-        parts = target.split("^")
-        try:
-            moment = dt.datetime.fromtimestamp(int(parts[1]), self.zone)
-            template = parts[2]
-        except (IndexError, ValueError, OverflowError, OSError):
-            return fallback
-        return _DATE_TOKEN.sub(lambda m: self._date_part(m.group(1), moment, m.group(0)), template)
-
-    def _date_part(self, name: str, moment: dt.datetime, raw: str) -> str:
-        day = moment.date()
-        ago = (self.now.date() - day).days
-        relative = {0: "Today", 1: "Yesterday", -1: "Tomorrow"}.get(ago)
-        ordinal = f"{day.day}{_ordinal(day.day)}"
-        parts = {
-            "date_num": day.isoformat(),
-            "date": f"{moment:%B} {ordinal}, {day.year}",
-            "date_short": f"{moment:%b} {day.day}, {day.year}",
-            "date_long": f"{moment:%A, %B} {ordinal}, {day.year}",
-            "time": f"{moment:%H:%M}",
-            "time_secs": f"{moment:%H:%M:%S}",
-        }
-        for base in ("date", "date_short", "date_long"):
-            parts[f"{base}_pretty"] = relative or parts[base]
-        return parts.get(name, raw)
+        return self.reader.user(user_id)
 
 
 def render_page(standin: SlackStandIn, **options: Any) -> str:
@@ -534,50 +476,27 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _slack_unescape(text: str) -> str:
-    """Slack sends &, < and > escaped in message text."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def _flag(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def _ordinal(n: int) -> str:
-    if 10 <= n % 100 <= 20:
-        return "th"
-    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+def _dot(name: str) -> str:
+    """A severity circle drawn in CSS (it must show without an emoji font); "" for others."""
+    if name not in DOTS:
+        return ""
+    return f'<span class="dot" style="background:{DOTS[name]}" title=":{name}:"></span>'
 
 
 def _emoji(escaped: str) -> str:
-    def show(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in DOTS:
-            return f'<span class="dot" style="background:{DOTS[name]}" title=":{name}:"></span>'
-        return EMOJI.get(name, match.group(0))
-
-    return _EMOJI.sub(show, escaped)
+    return emoji(escaped, _dot)
 
 
-_STYLES = (
-    (re.compile(r"```(.+?)```", re.DOTALL), r"<pre>\1</pre>"),
-    (re.compile(r"`([^`\n]+)`"), r"<code>\1</code>"),
-    (re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])"), r"<b>\1</b>"),
-    (re.compile(r"(?<![\w_])_(?!\s)([^_\n]+?)(?<!\s)_(?![\w_])"), r"<i>\1</i>"),
-    (re.compile(r"(?<![\w~])~(?!\s)([^~\n]+?)(?<!\s)~(?![\w~])"), r"<s>\1</s>"),
-)
-
-
-def _style(escaped: str) -> str:
-    """Bold, italic, strike, code, quotes, emoji and line breaks on already-escaped text."""
-    for pattern, replacement in _STYLES:
-        escaped = pattern.sub(replacement, escaped)
-    lines = escaped.split("\n")
+def _lines(styled: str) -> str:
+    """Quotes, emoji and line breaks on already-escaped, styled text."""
     out: list[str] = []
-    for line in lines:
+    for line in styled.split("\n"):
         if line.startswith("&gt; "):
             out.append(f"<blockquote>{line[5:]}</blockquote>")
         else:
             out.append(line + "<br>")
-    joined = "".join(out)
-    return _emoji(joined.removesuffix("<br>"))
+    return _emoji("".join(out).removesuffix("<br>"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import datetime as dt
 import hmac
 import itertools
 import json
@@ -671,11 +672,16 @@ class SlackStandIn:
         with self._lock:
             return len(self._entries)
 
-    def transcript(self, *, since: int = 0) -> str:
-        """Readable conversation, one entry per post/update/ephemeral/reply/command/click."""
+    def transcript(
+        self, *, since: int = 0, zone: str | dt.tzinfo = "UTC", colour: bool = False
+    ) -> str:
+        """Readable conversation, one entry per post/update/ephemeral/reply/command/click.
+
+        Channels and people by name, dates in ``zone``, ANSI styles when ``colour``.
+        """
         with self._lock:
             entries = list(self._entries[since:])
-        return render.transcript(entries)
+        return render.transcript(entries, self, zone=zone, colour=colour)
 
     def wait_for(self, predicate: Callable[[SlackStandIn], bool], timeout: float = 10) -> None:
         """Poll until ``predicate(self)`` is true, else raise TimeoutError with a dump."""
@@ -836,11 +842,13 @@ class SlackStandIn:
                 payload.get("metadata") if isinstance(payload.get("metadata"), dict) else None
             )
             self._update(msg, text=text, blocks=blocks, metadata=metadata or msg.metadata)
-            self.record(render.Entry("update", channel, BOT_NAME, text, blocks, " (updated)"))
+            self.record(
+                render.Entry("update", channel, BOT_NAME, text, blocks, " (updated)", ts=msg.ts)
+            )
         elif payload.get("response_type") == "in_channel" and binding.channel:
             self._store(binding.channel, text, blocks, None, None)
         else:
-            note = f" (only visible to {binding.user or 'you'})"
+            note = f" (only visible to {f'<@{binding.user}>' if binding.user else 'you'})"
             self.record(render.Entry("response", channel, BOT_NAME, text, blocks, note))
 
     # --- storage helpers (callers hold the lock) -------------------------------------------------
@@ -882,13 +890,11 @@ class SlackStandIn:
         self._index[(channel, msg.ts)] = msg
         if thread_ts and thread_ts != msg.ts:
             self._replies.setdefault((channel, thread_ts), []).append(msg)
-        note = (
-            (" (in thread, also sent to the channel)" if msg.broadcast else " (in thread)")
-            if (thread_ts)
-            else ""
-        )
+        note = " (also sent to the channel)" if msg.broadcast else ""
         author = BOT_NAME if msg.user == self.bot_user_id else msg.user
-        self.record(render.Entry("post", channel, author, text, blocks, note))
+        self.record(
+            render.Entry("post", channel, author, text, blocks, note, msg.ts, msg.thread_ts)
+        )
         return msg
 
     def _update(
@@ -999,7 +1005,7 @@ class SlackStandIn:
         if not text and not blocks:
             raise _SlackError("no_text")
         self._update(msg, text=text, blocks=blocks or None, metadata=metadata)
-        self.record(render.Entry("update", ch.id, BOT_NAME, text, blocks, " (edited)"))
+        self.record(render.Entry("update", ch.id, BOT_NAME, text, blocks, " (edited)", msg.ts))
         return {
             "ok": True,
             "channel": ch.id,
@@ -1030,7 +1036,7 @@ class SlackStandIn:
         self.ephemerals.append(
             {"channel": ch.id, "user": user, "ts": ts, "text": text, "blocks": blocks}
         )
-        note = f" (only visible to {user})"
+        note = f" (only visible to <@{user}>)"
         self.record(render.Entry("ephemeral", ch.id, BOT_NAME, text, blocks, note))
         return {"ok": True, "message_ts": ts}
 
