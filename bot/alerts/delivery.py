@@ -44,7 +44,8 @@ from bot.messages.alerts import (
     digest_message,
 )
 from bot.messages.followups import ended_text
-from bot.store import Delivery, Ledger
+from bot.messages.markup import Message
+from bot.store import Delivery, Ledger, Mute
 from bot.store.ledger import from_iso, iso, utcnow
 
 if TYPE_CHECKING:
@@ -104,6 +105,38 @@ PARKED_NOTICE = (
     ":warning: I can no longer post in <#{channel}> ({error}). Its route is parked"
     "{fallback}. Invite me back and run `/fleet subscribe` there to resume."
 )
+
+
+def delivery_message(
+    rows: Sequence[Delivery],
+    *,
+    names: Mapping[str, str],
+    locale: str,
+    mutes: Sequence[Mute],
+    places: Places | None,
+    digest: bool,
+) -> Message:
+    """The message for ledger rows as they stand now: one alert, or the digest of several.
+
+    The one renderer for first posts, "ended" edits and every button's redraw, so a redraw
+    can never lose what the first post said (places, held, who muted it).
+    """
+    if digest:
+        items = [(row.alert, row.acked_by, row.acked_at) for row in rows]
+        held = {row.alert.id for row in rows if row.held_by_mute}
+        return digest_message(items, names=names, locale=locale, held=held, places=places)
+    row = rows[0]
+    return alert_message(
+        row.alert,
+        vehicle_name=names.get(row.alert.vin, row.alert.vin),
+        locale=locale,
+        acked_by=row.acked_by,
+        acked_at=row.acked_at,
+        held_by_mute=row.held_by_mute,
+        # who muted this kind of alert and until when, with Unmute (kept on the ended edit)
+        muted=covering_mute(row.alert, mutes),
+        places=places,
+    )
 
 
 @dataclasses.dataclass
@@ -530,25 +563,11 @@ class DeliveryService:
 
     def _render(
         self, rows: Sequence[Delivery], names: Mapping[str, str], *, digest: bool
-    ) -> dict[str, object]:
+    ) -> Message:
         """The message for one alert, or the digest of several."""
-        if digest:
-            items = [(row.alert, row.acked_by, row.acked_at) for row in rows]
-            held = {row.alert.id for row in rows if row.held_by_mute}
-            return digest_message(
-                items, names=names, locale=self.locale, held=held, places=self.places
-            )
-        row = rows[0]
-        return alert_message(
-            row.alert,
-            vehicle_name=names.get(row.alert.vin, row.alert.vin),
-            locale=self.locale,
-            acked_by=row.acked_by,
-            acked_at=row.acked_at,
-            held_by_mute=row.held_by_mute,
-            # who muted this kind of alert and until when, with Unmute (kept on the ended edit)
-            muted=covering_mute(row.alert, self.ledger.mutes(self.clock())),
-            places=self.places,
+        mutes = self.ledger.mutes(self.clock())
+        return delivery_message(
+            rows, names=names, locale=self.locale, mutes=mutes, places=self.places, digest=digest
         )
 
     # -- (3) updates -------------------------------------------------------------------------

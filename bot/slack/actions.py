@@ -15,7 +15,7 @@ from typing import Any
 from slack_bolt import App, Respond
 from slack_sdk import WebClient
 
-from bot.alerts.routing import covering_mute
+from bot.alerts.delivery import delivery_message
 from bot.directory import VehicleEntry
 from bot.errors import ApiError, UserInputError
 from bot.messages import texts
@@ -32,7 +32,6 @@ from bot.messages.alerts import (
     alert_message,
     alert_words,
     digest_acked_edit,
-    digest_message,
     label_of,
 )
 from bot.messages.followups import ack_all_text, ack_text, mute_text, muted_kind, unmute_text
@@ -65,7 +64,7 @@ def acknowledge(services: SlackServices, client: WebClient, click: Click) -> Mes
     row = services.ledger.delivery(alert_id, click.channel)
     stored = services.ledger.alert(alert_id)
     if row is not None and row.alert.vin and row.slack_ts == click.ts:
-        message = single_message(services, row)
+        message = redrawn(services, [row])
     elif stored is not None and stored.vin:
         message = alert_message(
             stored,
@@ -99,25 +98,24 @@ def acknowledge_from_home(
     if row.digest:
         names = services.directory.names()
         what = alert_line(row.alert, services.locale, names.get(row.alert.vin, row.alert.vin))
-        message = digest_message(digest_items(rows), names=names, locale=services.locale)
+        message = redrawn(services, rows)
     else:
-        message = single_message(services, rows[0])
+        message = redrawn(services, rows)
     queue_reply(services, where, alert_id, "ack", ack_text(user, at, what))
     client.chat_update(channel=channel, ts=row.slack_ts, **message)
     send_replies(services)
     return True
 
 
-def single_message(services: SlackServices, row: Delivery) -> Message:
-    """One alert's channel message as the ledger knows it now (acknowledged, muted, held)."""
-    return alert_message(
-        row.alert,
-        vehicle_name=services.directory.name_of(row.alert.vin),
+def redrawn(services: SlackServices, rows: list[Delivery]) -> Message:
+    """A posted message as the ledger knows it now, drawn as delivery first drew it."""
+    return delivery_message(
+        rows,
+        names=services.directory.names(),
         locale=services.locale,
-        acked_by=row.acked_by,
-        acked_at=row.acked_at,
-        held_by_mute=row.held_by_mute,
-        muted=covering_mute(row.alert, services.ledger.mutes(services.clock())),
+        mutes=services.ledger.mutes(services.clock()),
+        places=services.places,
+        digest=rows[0].digest,
     )
 
 
@@ -136,11 +134,6 @@ def send_replies(services: SlackServices) -> None:
         log.exception("posting thread replies failed; the follow-up job will retry")
 
 
-def digest_items(rows: list[Delivery]) -> list[tuple[Any, str | None, dt.datetime | None]]:
-    """A digest's (alert, acknowledged by, at) triples from its ledger rows."""
-    return [(d.alert, d.acked_by, d.acked_at) for d in rows]
-
-
 def digest_acknowledge(services: SlackServices, client: WebClient, click: Click) -> Message | None:
     """An Acknowledge button inside a digest: re-render the digest with that alert acknowledged."""
     alert_id = click.value
@@ -156,12 +149,7 @@ def digest_acknowledge(services: SlackServices, client: WebClient, click: Click)
         if acked is not None and at is not None:
             what = alert_line(acked.alert, services.locale, names.get(acked.alert.vin))
             queue_reply(services, click, alert_id, "ack", ack_text(click.user, at, what))
-        message = digest_message(
-            digest_items(deliveries),
-            names=names,
-            locale=services.locale,
-            places=services.places,
-        )
+        message = redrawn(services, deliveries)
     else:
         message = digest_acked_edit(click.blocks, alert_id, click.user, at)
     client.chat_update(channel=click.channel, ts=click.ts, **message)
@@ -186,9 +174,7 @@ def digest_acknowledge_all(
     # One event, one reply: keyed on the first alert it acknowledged (the rest share it).
     queue_reply(services, click, newly[0], "ack", ack_all_text(click.user, now, len(newly)))
     deliveries = services.ledger.deliveries_for_message(click.channel, click.ts)
-    message = digest_message(
-        digest_items(deliveries), names=services.directory.names(), locale=services.locale
-    )
+    message = redrawn(services, deliveries)
     client.chat_update(channel=click.channel, ts=click.ts, **message)
     send_replies(services)
     return None
@@ -237,7 +223,7 @@ def mute_for_a_day(services: SlackServices, client: WebClient, click: Click) -> 
     row = rows[0]
     what = muted_kind(alert_words(row.alert.type, services.locale, label_of(row.alert)), name)
     queue_reply(services, click, row.alert.id, "mute", mute_text(click.user, now, until, what))
-    client.chat_update(channel=click.channel, ts=click.ts, **single_message(services, row))
+    client.chat_update(channel=click.channel, ts=click.ts, **redrawn(services, [row]))
     send_replies(services)
     return None
 
@@ -252,7 +238,7 @@ def unmute_button(services: SlackServices, client: WebClient, click: Click) -> M
     rows = services.ledger.deliveries_for_message(click.channel, click.ts)
     row = rows[0] if len(rows) == 1 else None
     if row is not None:
-        client.chat_update(channel=click.channel, ts=click.ts, **single_message(services, row))
+        client.chat_update(channel=click.channel, ts=click.ts, **redrawn(services, [row]))
     if lifted is None:
         return text_reply(texts.UNMUTE_GONE)
     if row is not None:

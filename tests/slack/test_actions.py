@@ -46,10 +46,12 @@ def stored_alerts(world: World, count: int) -> list[StoredAlert]:
 
 def post_alert(world: World, alert: StoredAlert) -> Message:
     """Post an alert message as delivery does, and record it as sent."""
-    answer = world.client.chat_postMessage(
-        channel=ALERTS,
-        **alert_message(alert, vehicle_name=world.services.directory.name_of(alert.vin)),
+    body = alert_message(
+        alert,
+        vehicle_name=world.services.directory.name_of(alert.vin),
+        places=world.services.places,
     )
+    answer = world.client.chat_postMessage(channel=ALERTS, **body)
     delivery = world.ledger.delivery(alert.id, ALERTS)
     assert delivery is not None
     world.ledger.mark_sent([delivery.id], slack_ts=answer["ts"])
@@ -184,6 +186,25 @@ def test_mute_button_is_for_admins(world: World) -> None:
     shown = all_text({"blocks": current(world, message).blocks})
     assert f"Muted by <@{ADMIN}> until" in shown and "Unmute" in shown
     assert "Mute 24 h" not in shown
+
+
+def place_words(message: Message) -> str:
+    """The "Started … · near Town" context line of an alert message."""
+    line = str((message.blocks or [])[1]["elements"][0]["text"])
+    return line.split("\n")[0]
+
+
+@pytest.mark.parametrize("action", [ACTION_ACK, ACTION_MUTE])
+def test_a_redraw_keeps_what_the_first_post_said(world: World, action: str) -> None:
+    """Acknowledge and Mute redraw the message as delivery drew it: the town stays named."""
+    alert = stored_alerts(world, 1)[0]
+    message = post_alert(world, alert)
+    before = place_words(message)
+    assert "near " in before or " from " in before or "at " in before
+
+    world.driver.click(message, action)
+    world.slack.wait_for(lambda s: current(world, message).edited)
+    assert place_words(current(world, message)) == before
 
 
 # -- the services, called directly (no HTTP) ------------------------------------------------
