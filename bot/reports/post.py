@@ -35,7 +35,7 @@ from bot.errors import (
 )
 from bot.psa.client import Quota
 from bot.reports.chart import render_chart
-from bot.reports.gather import CALLS_PER_VEHICLE, DayGatherer, FleetDay
+from bot.reports.gather import DayGatherer, FleetDay, calls_needed
 from bot.reports.message import EVENT_REPORT, day_title, report_message
 from bot.reports.message import TEXT as MESSAGE_TEXT
 from bot.store import Ledger
@@ -220,7 +220,7 @@ class ReportService:
 
     def _quota_check(self) -> tuple[int, float | None]:
         """(calls the report needs, calls reports may still take; None when unknown)."""
-        needed = CALLS_PER_VEHICLE * len(self.ledger.vehicles())
+        needed = calls_needed(len(self.ledger.vehicles()))
         limit, remaining = self._daily_limit()
         left = self.budget.reserve_left(limit, sum(c for _, c in self._spent()))
         if left is None:
