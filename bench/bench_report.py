@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Row, SandboxProcess, fmt, print_rows, section, statuses, update_results
-from bot.alerts.poller import Poller, QuotaBudget
+from bot.alerts.poller import Poller
 from bot.alerts.routing import AlertRouter
-from bot.alerts.slack_port import SlackPort
 from bot.config import Settings
 from bot.directory import VehicleDirectory
+from bot.messages.report import MAX_BLOCKS, report_message
+from bot.posting.slack_port import SlackPort
 from bot.psa.client import PsaClient
+from bot.psa.quota import QuotaBudget
 from bot.reports.chart import render_chart
 from bot.reports.gather import CALLS_PER_VEHICLE, DayGatherer, calls_needed
-from bot.reports.message import MAX_BLOCKS, report_message
 from bot.sandbox.slack import SlackStandIn
 from bot.store import Ledger
 from bot.wiring import slack_web_client

@@ -21,19 +21,20 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.alerts.delivery import (
     PAUSED_STATE,
     PROBE_EVERY,
-    RECONCILE_GRACE,
     DeliveryService,
 )
 from bot.alerts.followups import FollowupService
-from bot.alerts.poller import Poller, QuotaBudget
+from bot.alerts.poller import Poller
 from bot.alerts.routing import AlertRouter
-from bot.alerts.slack_port import SlackPort
 from bot.alerts.webhook import MonitorService, WebhookReceiver
 from bot.config import Settings
 from bot.directory import VehicleDirectory
 from bot.gazetteer import Gazetteer
 from bot.places import Places
+from bot.posting.reconcile import RECONCILE_GRACE
+from bot.posting.slack_port import SlackPort
 from bot.psa.client import PsaClient, RetryPolicy
+from bot.psa.quota import QuotaBudget
 from bot.psa.tls import certificate_expiry
 from bot.reports.gather import DayGatherer
 from bot.reports.post import ReportService

@@ -26,9 +26,6 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from bot.alerts.delivery import RECONCILE_GRACE, RECONCILE_MARGIN  # as for alerts
-from bot.alerts.poller import QuotaBudget
-from bot.alerts.slack_port import SlackPort
 from bot.errors import (
     CertificateError,
     ChannelUnavailable,
@@ -38,11 +35,14 @@ from bot.errors import (
     SlackRateLimited,
     SlackTokenRefused,
 )
+from bot.messages.report import EVENT_REPORT, day_title, report_message
+from bot.messages.report import TEXT as MESSAGE_TEXT
+from bot.posting.reconcile import RECONCILE_GRACE, RECONCILE_MARGIN
+from bot.posting.slack_port import SlackPort
 from bot.psa.client import Quota
+from bot.psa.quota import QuotaBudget
 from bot.reports.chart import render_chart
 from bot.reports.gather import DayGatherer, FleetDay, calls_needed
-from bot.reports.message import EVENT_REPORT, day_title, report_message
-from bot.reports.message import TEXT as MESSAGE_TEXT
 from bot.store import Ledger
 from bot.store.ledger import from_iso, iso, utcnow
 from bot.store.reports import ReportRow

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from bot.posting.reconcile import RECONCILE_GRACE
 from bot.reports.gather import calls_needed
 from bot.reports.post import (
     MAX_ATTEMPTS,
-    RECONCILE_GRACE,
     RETRY_BACKOFF,
     RETRY_BACKOFF_MAX,
     ReportService,
