@@ -22,11 +22,11 @@ from typing import Any
 from bench.common import Row, fmt, print_rows, section, update_results
 from bot.alerts.delivery import DeliveryService
 from bot.alerts.routing import AlertRouter
-from bot.alerts.slack_port import SlackPort
 from bot.config import Settings
 from bot.directory import VehicleDirectory
 from bot.messages.alert_table import ALERT_TEXTS
 from bot.messages.alerts import alert_ids_in
+from bot.posting.slack_port import SlackPort
 from bot.sandbox.slack import SlackStandIn
 from bot.store import Ledger, StoredAlert
 from bot.wiring import slack_web_client

@@ -30,11 +30,12 @@ from typing import Any
 
 from bench.bench_poll import _cpu_floor
 from bench.common import Row, SandboxProcess, fmt, print_rows, section, update_results
-from bot.alerts.poller import DAY, Poller, PollReport, QuotaBudget
+from bot.alerts.poller import Poller, PollReport
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
 from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient
+from bot.psa.quota import DAY, QuotaBudget
 from bot.store import Ledger
 
 NAME = "fleet"

@@ -26,11 +26,12 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from bench.common import Row, SandboxProcess, fmt, print_rows, section, statuses, update_results
-from bot.alerts.poller import Poller, QuotaBudget
+from bot.alerts.poller import Poller
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
 from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient
+from bot.psa.quota import QuotaBudget
 from bot.psa.tls import build_ssl_context
 from bot.store import Ledger
 

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Row, fmt, print_rows, section, update_results
-from bot.alerts.poller import DAY, Poller, QuotaBudget
+from bot.alerts.poller import Poller
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
 from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient
+from bot.psa.quota import DAY, QuotaBudget
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.store import Ledger
 from bot.wiring import DIRECTORY_EVERY  # the scheduler lists the fleet hourly

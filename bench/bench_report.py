@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Row, SandboxProcess, fmt, print_rows, section, statuses, update_results
-from bot.alerts.poller import Poller, QuotaBudget
+from bot.alerts.poller import Poller
 from bot.alerts.routing import AlertRouter
-from bot.alerts.slack_port import SlackPort
 from bot.config import Settings
 from bot.directory import VehicleDirectory
+from bot.messages.report import MAX_BLOCKS, report_message
+from bot.posting.slack_port import SlackPort
 from bot.psa.client import PsaClient
+from bot.psa.quota import QuotaBudget
 from bot.reports.chart import render_chart
-from bot.reports.gather import CALLS_PER_VEHICLE, DayGatherer
-from bot.reports.message import MAX_BLOCKS, report_message
+from bot.reports.gather import CALLS_PER_VEHICLE, DayGatherer, calls_needed
 from bot.sandbox.slack import SlackStandIn
 from bot.store import Ledger
 from bot.wiring import slack_web_client
@@ -127,7 +128,7 @@ def run(
                 api.close()
                 ledger.close()
     by_status = statuses(stats["by_status"])
-    bound = CALLS_PER_VEHICLE * listed / burst_limit
+    bound = calls_needed(listed) / burst_limit
     return {
         "vehicles": listed,
         "latency": latency,
@@ -143,6 +144,8 @@ def run(
         "api_calls": fleet.api_calls,
         "sandbox_requests": int(stats["requests"]),
         "calls_per_vehicle": fleet.api_calls / listed if listed else 0.0,
+        "calls_budget": calls_needed(listed),
+        "maintenance_source": fleet.maintenance_source,
         "throttled_429": by_status.get(429, 0),
         "not_reachable": len(fleet.not_reachable),
         "trips": fleet.trips,
@@ -164,10 +167,10 @@ def rows(f: dict[str, Any]) -> list[Row]:
             f["ratio_to_bound"] <= TARGET_RATIO,
         ),
         Row(
-            "report: API calls per vehicle",
-            f"{fmt(f['calls_per_vehicle'])} ({f['api_calls']:,})",
-            f"≤ {CALLS_PER_VEHICLE}",
-            f["calls_per_vehicle"] <= CALLS_PER_VEHICLE,
+            "report: API calls (per vehicle)",
+            f"{f['api_calls']:,} ({fmt(f['calls_per_vehicle'])})",
+            f"≤ {f['calls_budget']:,} ({CALLS_PER_VEHICLE} each + maintenance pages)",
+            f["api_calls"] <= f["calls_budget"],
         ),
         Row("report: 429 answers", str(f["throttled_429"]), "0", f["throttled_429"] == 0),
         Row("report: not reachable", str(f["not_reachable"]), "0", f["not_reachable"] == 0),

@@ -24,7 +24,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.alerts.delivery import DeliveryService
-from bot.alerts.poller import Poller, PollReport, QuotaBudget
+from bot.alerts.poller import Poller, PollReport
+from bot.psa.quota import QuotaBudget
 from bot.store import Ledger
 from bot.store.ledger import iso, utcnow
 

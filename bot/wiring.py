@@ -21,19 +21,20 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.alerts.delivery import (
     PAUSED_STATE,
     PROBE_EVERY,
-    RECONCILE_GRACE,
     DeliveryService,
 )
 from bot.alerts.followups import FollowupService
-from bot.alerts.poller import Poller, QuotaBudget
+from bot.alerts.poller import Poller
 from bot.alerts.routing import AlertRouter
-from bot.alerts.slack_port import SlackPort
 from bot.alerts.webhook import MonitorService, WebhookReceiver
 from bot.config import Settings
 from bot.directory import VehicleDirectory
 from bot.gazetteer import Gazetteer
 from bot.places import Places
+from bot.posting.reconcile import RECONCILE_GRACE
+from bot.posting.slack_port import SlackPort
 from bot.psa.client import PsaClient, RetryPolicy
+from bot.psa.quota import QuotaBudget
 from bot.psa.tls import certificate_expiry
 from bot.reports.gather import DayGatherer
 from bot.reports.post import ReportService
@@ -51,6 +52,7 @@ DIRECTORY_EVERY = 3600.0
 CERT_CHECK_EVERY = 6 * 3600.0
 PRUNE_EVERY = 24 * 3600.0
 REPORT_SCHEDULES_EVERY = 60.0  # a schedule changed through a standby reaches the scheduler
+REPORT_RETRY_EVERY = 60.0  # unsent reports are retried on their own backoff (reports/post.py)
 SLACK_TIMEOUT = 10
 PER_CHANNEL_INTERVAL = 1.0  # seconds between posts to one channel (Slack allows about 1/s)
 SLACK_RATE_LIMIT_RETRIES = 2  # a 429 is waited out and retried this many times by the client
@@ -115,6 +117,7 @@ class Fleetbot:
             # thread replies and escalation reminders, from the ledger's follow-up outbox
             **({"followups": (self.followups.run_once, DELIVER_EVERY)} if self.followups else {}),
             "report-schedules": (self.sync_report_schedules, REPORT_SCHEDULES_EVERY),
+            "report-retry": (self.retry_reports, REPORT_RETRY_EVERY),
         }
 
     def sync_report_schedules(self) -> int:
@@ -132,6 +135,12 @@ class Fleetbot:
             return
         outcome = self.reports.post(channel)
         log.info("scheduled fleet report for %s: %s", channel, outcome.text)
+
+    def retry_reports(self) -> int:
+        """Post again the recent reports a failure left unsent; returns how many were tried."""
+        if self.reports is None or self.stop.is_set():
+            return 0
+        return len(self.reports.retry_unsent())
 
     def prune(self) -> int:
         """Forget delivered rows older than the retention (FLEETBOT_RETENTION_DAYS)."""
@@ -331,6 +340,8 @@ def build_fleetbot(
         budget=budget,
         quota=lambda: api.quota,
         locale=settings.psa_locale,
+        admins=settings.admins,
+        fallback_channel=settings.alert_channel,
         clock=clock,
     )
     holder: list[Fleetbot] = []  # the report jobs call back into the bot built below

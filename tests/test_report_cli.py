@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.reports.post import RECONCILE_GRACE
+from bot.posting.reconcile import RECONCILE_GRACE
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackStandIn
 

@@ -13,7 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 import bot.scheduler as scheduler_module
-from bot.alerts.poller import PollReport, QuotaBudget
+from bot.alerts.poller import PollReport
+from bot.psa.quota import QuotaBudget
 from bot.scheduler import (
     LAST_GOOD_POLL,
     CertificateJob,

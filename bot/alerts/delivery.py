@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bot.alerts.routing import covering_mute
-from bot.alerts.slack_port import SlackPort
 from bot.errors import (
     ChannelUnavailable,
     MessageGone,
@@ -45,6 +44,8 @@ from bot.messages.alerts import (
 )
 from bot.messages.followups import ended_text
 from bot.messages.markup import Message
+from bot.posting.reconcile import RECONCILE_GRACE, RECONCILE_MARGIN
+from bot.posting.slack_port import SlackPort
 from bot.store import Delivery, Ledger, Mute
 from bot.store.ledger import from_iso, iso, utcnow
 
@@ -55,10 +56,6 @@ log = logging.getLogger(__name__)
 
 #: more than this many alerts waiting for one channel are posted as digests
 DIGEST_THRESHOLD = 3
-#: reconciliation looks this far before the oldest unsure row (clock skew, slow posts)
-RECONCILE_MARGIN = dt.timedelta(minutes=10)
-#: an unsure row is looked up only once this old: Slack may still be storing a slow post
-RECONCILE_GRACE = dt.timedelta(seconds=30)
 
 #: while paused, probe the token with auth.test at most this often (seconds)
 PROBE_EVERY = 30.0

@@ -21,8 +21,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 
-from bot.alerts.delivery import RECONCILE_GRACE  # one grace for posts, replies, reports
-from bot.alerts.slack_port import SlackPort
 from bot.errors import (
     ChannelUnavailable,
     MessageUnpostable,
@@ -39,6 +37,8 @@ from bot.messages.followups import (
     followup_message,
     reminder_text,
 )
+from bot.posting.reconcile import RECONCILE_GRACE  # one grace for posts, replies, reports
+from bot.posting.slack_port import SlackPort
 from bot.store import Ledger, StoredAlert
 from bot.store.followups import Escalation, Followup
 from bot.store.ledger import utcnow

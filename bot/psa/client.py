@@ -45,6 +45,7 @@ from bot.psa.models import (
     Alert,
     Fleet,
     Json,
+    Maintenance,
     Monitor,
     MonitorRef,
     Page,
@@ -425,6 +426,29 @@ class PsaClient:
         return self._collection(
             "fleet_alerts", "alerts", Alert.from_api, params=params, more_pages=more_pages
         )
+
+    def maintenances(
+        self,
+        page_size: int = MAX_PAGE_SIZE,
+        *,
+        more_pages: Callable[[int], bool] | None = None,
+    ) -> Iterator[Maintenance]:
+        """Every vehicle's next maintenance in one collection (each names its VIN or vehicle).
+
+        Deprecated in 3.19.2 but specified; a refusal raises (see :func:`refuses_route`).
+        """
+        params = self._page_params("maintenances", page_size)
+        return self._collection(
+            "maintenances",
+            "maintenances",
+            Maintenance.from_api,
+            params=params,
+            more_pages=more_pages,
+        )
+
+    def maintenance(self, vid: str) -> Maintenance:
+        """One vehicle's next maintenance."""
+        return self._one("maintenance", lambda d: Maintenance.from_api(d, vehicle_id=vid), vid=vid)
 
     def alert(self, vid: str, aid: str) -> Alert:
         """One alert of a vehicle."""

@@ -330,6 +330,40 @@ class VehicleStatus:
 
 
 @dataclasses.dataclass(frozen=True)
+class Maintenance:
+    """When a vehicle's next maintenance is due (v3 ``Maintenance``, 2019 ``Maintenance``).
+
+    Negative values mean overdue (spec 3.19.2); the spec promises at least one of the two.
+    """
+
+    vin: str | None = None
+    vehicle_id: str | None = None
+    days_before: int | None = None
+    km_before: float | None = None
+    updated_at: datetime | None = None
+    raw: Json = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: object, *, vehicle_id: str | None = None) -> Self:
+        """Read one record (the 2019 spec spells ``daysBeforeMaintenace``); needs a vehicle."""
+        obj = _require_obj(data)
+        vin = _str(obj.get("vin"))
+        vid = vehicle_id or _last_segment_after(
+            _link(obj, "vehicle") or _link(obj, "self"), "vehicles"
+        )
+        if not vin and not vid:
+            raise UnreadableRecord(NO_ID.format(kind="maintenance"))
+        return cls(
+            vin=vin,
+            vehicle_id=vid,
+            days_before=_int(_first(obj, "daysBeforeMaintenance", "daysBeforeMaintenace")),
+            km_before=_float(obj.get("mileageBeforeMaintenance")),
+            updated_at=_date(_first(obj, "updatedAt", "createdAt")),
+            raw=obj,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class Alert:
     """A vehicle alert; ``type_key`` is the PascalCase type whatever the spec version."""
 

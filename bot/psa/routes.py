@@ -48,6 +48,14 @@ ROUTES: dict[str, Route] = {
         Route(
             "status", "GET", "/fleets/{fid}/vehicles/{vid}/status", "/fleet/vehicles/{vid}/status"
         ),
+        # deprecated in 3.19.2 but specified; one paged call covers the fleet (the report)
+        Route("maintenances", "GET", "/fleets/{fid}/maintenances", "/fleet/maintenances"),
+        Route(
+            "maintenance",
+            "GET",
+            "/fleets/{fid}/vehicles/{vid}/maintenance",
+            "/fleet/vehicles/{vid}/maintenance",
+        ),
         Route(
             "last_position",
             "GET",

@@ -12,8 +12,8 @@ import functools
 import io
 from collections.abc import Mapping
 
+from bot.messages.report import day_title
 from bot.reports.gather import SEVERITY_ORDER, FleetDay
-from bot.reports.message import day_title
 
 WIDTH, HEIGHT, DPI = 1200, 700, 100
 TOP_VEHICLES = 15

@@ -3,6 +3,9 @@
 A trip belongs to the day it started, in the report's IANA zone. Per vehicle the report spends
 at most two API calls, the day's trips (one page) and the status, fetched concurrently through
 the one shared client as the poller does; alerts come from the ledger, never from the API.
+Maintenance comes from one fleet-wide paged call (``/maintenances``, 60 vehicles a page); where
+the gateway refuses it (the poller's rule, :func:`~bot.psa.client.refuses_route`) or leaves a
+vehicle out, the status's ``maintenance`` block is read instead.
 "No data" is an empty answer; any other API error marks that vehicle not reachable and the
 report goes on without it.
 """
@@ -13,6 +16,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,7 +26,8 @@ from zoneinfo import ZoneInfo
 
 from bot.directory import display_name
 from bot.errors import ApiError, CertificateError, NoData
-from bot.psa.models import Trip, VehicleStatus
+from bot.psa.client import refuses_route
+from bot.psa.models import Maintenance, Trip, VehicleStatus
 from bot.reports.ledger_queries import LedgerAlert, alerts_started, open_unacknowledged
 from bot.store import Ledger
 from bot.store.ledger import utcnow
@@ -35,6 +40,7 @@ MAINTENANCE_KM = 1_000.0
 SILENT_AFTER = dt.timedelta(hours=24)
 CHART_DAYS = 7
 CALLS_PER_VEHICLE = 2  # the day's trips (one page) + the status
+MAINTENANCE_PAGE = 60  # vehicles per page of the fleet's maintenances (the API's largest page)
 #: trips read per vehicle: one page, so a busy vehicle never costs a third call
 MAX_TRIPS = 60
 WORKERS = 10
@@ -43,6 +49,23 @@ SEVERITY_ORDER = ("Critical", "Warning", "Information")
 # Units the API uses for a trip's consumption (spec 3.19.2: cL of fuel, Wh of electricity).
 _TO_LITRES = {"cl": 0.01, "l": 1.0, "ml": 0.001, "dl": 0.1}
 _TO_KWH = {"wh": 0.001, "kwh": 1.0, "mwh": 1000.0}
+
+
+MAINTENANCE_REFUSED = (
+    "report: the API refuses the fleet-wide maintenance list (HTTP %s: %s); "
+    "reading maintenance from each vehicle's status instead"
+)
+MAINTENANCE_FAILED = "report: the fleet-wide maintenance list was not read (%s); using statuses"
+
+
+def maintenance_pages(vehicles: int) -> int:
+    """Pages of the fleet-wide maintenance list for a fleet this size (at least one call)."""
+    return max(1, math.ceil(vehicles / MAINTENANCE_PAGE))
+
+
+def calls_needed(vehicles: int) -> int:
+    """The most API calls a report on ``vehicles`` vehicles spends (the budget asks this)."""
+    return CALLS_PER_VEHICLE * vehicles + maintenance_pages(vehicles)
 
 
 class ReportSource(Protocol):
@@ -56,6 +79,10 @@ class ReportSource(Protocol):
     ) -> Iterable[Trip]: ...
 
     def status(self, vid: str) -> VehicleStatus: ...
+
+    def maintenances(
+        self, page_size: int = ..., *, more_pages: Callable[[int], bool] | None = None
+    ) -> Iterable[Maintenance]: ...
 
 
 def previous_day(zone: ZoneInfo, now: dt.datetime) -> dt.date:
@@ -175,6 +202,8 @@ class FleetDay:
     #: (local day, alerts started by severity), the CHART_DAYS days ending with ``day``
     alerts_per_day: list[tuple[dt.date, Counter[str]]]
     open_alerts: list[OpenAlert]
+    #: where maintenance came from: "fleet" (the fleet-wide list) or "status" (its fallback)
+    maintenance_source: str = "fleet"
     api_calls: int = 0
     seconds: float = 0.0
 
@@ -308,10 +337,17 @@ class DayGatherer:
         rows = list(vehicles) if vehicles is not None else self._directory()
 
         with ThreadPoolExecutor(self.workers, thread_name_prefix="report") as pool:
+            upkeep = pool.submit(self._maintenances, len(rows))
             days = list(pool.map(lambda row: self._vehicle(row, start, end, now), rows))
+            listed = upkeep.result()
 
         by_vin = {v.vin: v for v in days}
         by_id = {v.id: v for v in days}
+        for record in listed or ():
+            found = by_vin.get(record.vin or "") or by_id.get(record.vehicle_id or "")
+            if found is not None:  # the list wins over a status block; absent: the status's
+                found.days_before_maintenance = record.days_before
+                found.km_before_maintenance = record.km_before
 
         def owner(alert: LedgerAlert) -> VehicleDay | None:
             return by_vin.get(alert.vin) or by_id.get(alert.vehicle_id or "")
@@ -353,9 +389,26 @@ class DayGatherer:
             alerts_by_type=by_type,
             alerts_per_day=list(per_day.items()),
             open_alerts=open_alerts,
+            maintenance_source="status" if listed is None else "fleet",
             api_calls=self.api.calls - calls_before,
             seconds=time.perf_counter() - started,
         )
+
+    def _maintenances(self, vehicles: int) -> list[Maintenance] | None:
+        """The fleet-wide maintenance list (paged, capped at this fleet's pages); None if unread."""
+        cap = maintenance_pages(vehicles)
+        try:
+            return list(
+                self.api.maintenances(MAINTENANCE_PAGE, more_pages=lambda pages: pages < cap)
+            )
+        except CertificateError:
+            raise
+        except ApiError as exc:
+            if refuses_route(exc):
+                log.info(MAINTENANCE_REFUSED, exc.status, exc.message)
+            else:
+                log.warning(MAINTENANCE_FAILED, exc)
+            return None
 
     def _directory(self) -> list[dict[str, Any]]:
         rows = self.ledger.vehicles()

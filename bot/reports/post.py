@@ -11,6 +11,11 @@ the grace, the channel's history is searched for our own (``bot_id``) message ca
 metadata: found means sent, absent means post again, with the recorded file when there is
 one. A crash between upload and recording the file id leaves an upload shared nowhere, which
 nobody sees: a second upload is harmless, so it is not worth a second outbox state.
+
+:meth:`ReportService.retry_unsent` (a periodic job) takes every recent row that is not sent
+through the same path again, each after a backoff that doubles with its attempts: a ``sending``
+row is reconciled by metadata first, a ``pending`` one (Slack said no for now) is posted again.
+An error that will never pass, or MAX_ATTEMPTS spent, fails the row and tells the admins once.
 """
 
 from __future__ import annotations
@@ -18,12 +23,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from bot.alerts.delivery import RECONCILE_GRACE, RECONCILE_MARGIN  # as for alerts
-from bot.alerts.poller import QuotaBudget
-from bot.alerts.slack_port import SlackPort
 from bot.errors import (
     CertificateError,
     ChannelUnavailable,
@@ -33,11 +35,14 @@ from bot.errors import (
     SlackRateLimited,
     SlackTokenRefused,
 )
+from bot.messages.report import EVENT_REPORT, day_title, report_message
+from bot.messages.report import TEXT as MESSAGE_TEXT
+from bot.posting.reconcile import RECONCILE_GRACE, RECONCILE_MARGIN
+from bot.posting.slack_port import SlackPort
 from bot.psa.client import Quota
+from bot.psa.quota import QuotaBudget
 from bot.reports.chart import render_chart
-from bot.reports.gather import CALLS_PER_VEHICLE, DayGatherer, FleetDay
-from bot.reports.message import EVENT_REPORT, day_title, report_message
-from bot.reports.message import TEXT as MESSAGE_TEXT
+from bot.reports.gather import DayGatherer, FleetDay, calls_needed
 from bot.store import Ledger
 from bot.store.ledger import from_iso, iso, utcnow
 from bot.store.reports import ReportRow
@@ -50,6 +55,12 @@ RESERVE_STATE = "report_reserve_spent"  # ledger state: [[iso time, calls], …]
 QUOTA_STATE = "quota"  # what the poll job last recorded (a `fleetbot report` process starts blind)
 DAY = dt.timedelta(days=1)
 CHART_NAME = "fleet-report-{day}.png"
+#: unsent reports of the last this many days (yesterday's and the day before) are retried
+RETRY_DAYS = 2
+RETRY_BACKOFF = dt.timedelta(minutes=1)  # after the first attempt; doubles with each one
+RETRY_BACKOFF_MAX = dt.timedelta(hours=1)
+#: attempts in all (first one included) before a report that keeps failing is given up
+MAX_ATTEMPTS = 8
 
 TEXT = {
     "posted": "Posted the fleet report for {day} in <#{channel}>: {link}",
@@ -75,6 +86,10 @@ TEXT = {
     "failed": "The fleet report for {day} could not be posted: {error}",
     "no_link": "(message {ts})",
     "chart_title": "Fleet report · {day}",
+    "gave_up": (
+        ":x: I gave up posting the fleet report for {day} in <#{channel}> after {attempts} "
+        "attempts: {error}. Fix the cause, then `/fleet report now` there posts yesterday's."
+    ),
 }
 
 
@@ -111,6 +126,8 @@ class ReportService:
         locale: str = "en-GB",
         render: Callable[[FleetDay], bytes] = render_chart,
         reconcile_grace: dt.timedelta = RECONCILE_GRACE,
+        admins: Iterable[str] = (),
+        fallback_channel: str | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.gatherer = gatherer
@@ -121,6 +138,8 @@ class ReportService:
         self.locale = locale
         self.render = render
         self.reconcile_grace = reconcile_grace
+        self.admins = tuple(admins)
+        self.fallback_channel = fallback_channel
         self.clock = clock
 
     def post(
@@ -148,6 +167,48 @@ class ReportService:
                 return self._already(row)
             return ReportOutcome("in_progress", channel, day, TEXT["in_progress"].format(**words))
         return self._post_claimed(row)
+
+    # -- retries --------------------------------------------------------------------------------
+
+    def retry_unsent(self) -> list[ReportOutcome]:
+        """Post again each recent unsent report whose backoff is over (see the module docstring)."""
+        since = self.gatherer.yesterday() - dt.timedelta(days=RETRY_DAYS - 1)
+        outcomes = []
+        for row in self.ledger.unsent_reports(since=since):
+            if row.state == "failed" or not self._retry_due(row):
+                continue
+            outcome = self.post(row.channel, row.day, by=row.requested_by)
+            log.info("retried the %s fleet report for %s: %s", row.day, row.channel, outcome.text)
+            outcomes.append(outcome)
+        return outcomes
+
+    def _retry_due(self, row: ReportRow) -> bool:
+        """True once the last attempt is older than its backoff (and the grace, if sending)."""
+        if row.claimed_at is None:
+            return True
+        wait = min(RETRY_BACKOFF * (1 << max(0, row.attempts - 1)), RETRY_BACKOFF_MAX)
+        if row.state == "sending":
+            wait = max(wait, self.reconcile_grace)
+        return self.clock() - row.claimed_at >= wait
+
+    def _release(self, row: ReportRow, error: str, *, for_good: bool = False) -> None:
+        """Known not posted: pending again, or failed (for good or out of attempts), admins told."""
+        failed = for_good or row.attempts >= MAX_ATTEMPTS
+        self.ledger.release_report(row.channel, row.day, error=error, failed=failed)
+        if failed:
+            self._tell_admins(row, error)
+
+    def _tell_admins(self, row: ReportRow, error: str) -> None:
+        text = TEXT["gave_up"].format(
+            day=row.day.isoformat(), channel=row.channel, attempts=row.attempts, error=error
+        )
+        log.error("%s", text)
+        targets = list(self.admins) or ([self.fallback_channel] if self.fallback_channel else [])
+        for target in targets:
+            try:
+                self.slack.post_text(target, text)
+            except SlackError as exc:
+                log.error("could not tell %s that a fleet report failed: %s", target, exc)
 
     # -- a row found in `sending` --------------------------------------------------------------
 
@@ -220,7 +281,7 @@ class ReportService:
 
     def _quota_check(self) -> tuple[int, float | None]:
         """(calls the report needs, calls reports may still take; None when unknown)."""
-        needed = CALLS_PER_VEHICLE * len(self.ledger.vehicles())
+        needed = calls_needed(len(self.ledger.vehicles()))
         limit, remaining = self._daily_limit()
         left = self.budget.reserve_left(limit, sum(c for _, c in self._spent()))
         if left is None:
@@ -246,10 +307,10 @@ class ReportService:
         try:
             fleet = self.gatherer.gather(day)
         except CertificateError as exc:
-            self.ledger.release_report(channel, day, error=str(exc), failed=False)
+            self._release(row, str(exc))
             return ReportOutcome("failed", channel, day, TEXT["certificate"].format(error=exc))
         except Exception as exc:
-            self.ledger.release_report(channel, day, error=str(exc), failed=False)
+            self._release(row, str(exc))
             raise
         self._spend(fleet.api_calls)
         outcome = ReportOutcome("posted", channel, day, "", api_calls=fleet.api_calls)
@@ -314,7 +375,7 @@ class ReportService:
         """Known not posted: pending again (may work later) or failed (never will)."""
         words = {"day": row.day.isoformat(), "channel": row.channel, "error": exc.error or str(exc)}
         for_good = isinstance(exc, (MessageUnpostable, ChannelUnavailable))
-        self.ledger.release_report(row.channel, row.day, error=words["error"], failed=for_good)
+        self._release(row, words["error"], for_good=for_good)
         key = (
             "rate_limited"
             if isinstance(exc, SlackRateLimited)

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.poller import MAX_WINDOWS, Poller, PollReport, QuotaBudget, reach_back
+from bot.alerts.poller import MAX_WINDOWS, Poller, PollReport, reach_back
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
 from bot.directory import VehicleDirectory
 from bot.errors import ApiUnavailable
 from bot.psa.client import PsaClient
+from bot.psa.quota import QuotaBudget
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.store import Ledger, StoredAlert
 from tests.alerts.conftest import FALLBACK, Pipeline

@@ -71,6 +71,12 @@ def _full_tour(client: PsaClient, sandbox: PsaSandbox) -> None:
     assert all(
         a.vehicle_id in expected and a.vin == expected[a.vehicle_id]["vin"] for a in everyone
     )
+    upkeep = list(client.maintenances(page_size=7))
+    assert {m.vehicle_id for m in upkeep} == set(expected)
+    if client.style == "fleets":
+        assert all(m.vin == expected[m.vehicle_id or ""]["vin"] for m in upkeep)
+    assert any(m.days_before is not None and m.days_before < 0 for m in upkeep)
+    assert client.maintenance(vid).vehicle_id == vid
     trips = list(client.trips(vid, datetime.now(UTC) - timedelta(days=60)))
     assert trips and all(t.distance_km is not None for t in trips)
     assert client.trip(vid, trips[0].id).id == trips[0].id

@@ -12,11 +12,13 @@ from bot.psa.dates import format_datetime, interval, parse_datetime, parse_durat
 from bot.psa.models import (
     Alert,
     Fleet,
+    Maintenance,
     Monitor,
     MonitorRef,
     Page,
     Position,
     Trip,
+    UnreadableRecord,
     Vehicle,
     VehicleStatus,
 )
@@ -399,3 +401,29 @@ def test_page_with_an_unreadable_envelope_is_an_error(envelope: object) -> None:
     """An envelope we cannot read is an error, never "no alerts" (a cursor would move past them)."""
     with pytest.raises(ValueError):
         Page.from_api(envelope, "alerts")
+
+
+def test_maintenance_both_shapes_and_without_a_vehicle() -> None:
+    """v3 names its VIN; the 2019 spec spells ``daysBeforeMaintenace``; no vehicle is unreadable."""
+    v3 = Maintenance.from_api(
+        {
+            "_links": {"self": {"href": "/fleets/f/vehicles/v1/maintenance"}},
+            "createdAt": "2026-11-20T08:00:00Z",
+            "vin": "VF3ABCDE0FG123456",
+            "daysBeforeMaintenance": -3,
+            "mileageBeforeMaintenance": 812.5,
+        }
+    )
+    assert (v3.vin, v3.vehicle_id, v3.days_before, v3.km_before) == (
+        "VF3ABCDE0FG123456", "v1", -3, 812.5,
+    )  # fmt: skip
+    old = Maintenance.from_api(
+        {
+            "_links": {"vehicle": {"href": "https://x/fleet/vehicles/v2"}},
+            "daysBeforeMaintenace": 9,
+            "mileageBeforeMaintenance": "NaN",
+        }
+    )
+    assert (old.vin, old.vehicle_id, old.days_before, old.km_before) == (None, "v2", 9, None)
+    with pytest.raises(UnreadableRecord):
+        Maintenance.from_api({"daysBeforeMaintenance": 1})

@@ -17,6 +17,8 @@ OPERATIONS = {
     "alerts",
     "alert",
     "fleet_alerts",
+    "maintenances",
+    "maintenance",
     "trips",
     "trip",
     "monitors",
@@ -52,6 +54,13 @@ def test_every_operation_of_the_brief_is_routed() -> None:
             "/fleet/vehicles/V1/alerts/A1",
         ),
         ("fleet_alerts", {}, "/fleets/F1/alerts", "/fleet/alerts"),
+        ("maintenances", {}, "/fleets/F1/maintenances", "/fleet/maintenances"),
+        (
+            "maintenance",
+            {"vid": "V1"},
+            "/fleets/F1/vehicles/V1/maintenance",
+            "/fleet/vehicles/V1/maintenance",
+        ),
         ("trips", {"vid": "V1"}, "/fleets/F1/vehicles/V1/trips", "/fleet/vehicles/V1/trips"),
         (
             "trip",

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.alerts.poller import Poller, QuotaBudget
+from bot.alerts.poller import Poller
 from bot.alerts.routing import AlertRouter
 from bot.config import Settings
 from bot.directory import VehicleDirectory
 from bot.psa.client import PsaClient, RetryPolicy
+from bot.psa.quota import QuotaBudget
 from bot.reports.gather import DayGatherer
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.psa import fleet as records

@@ -9,11 +9,11 @@ from bench import bench_report
 
 @pytest.mark.timeout(120)
 def test_report_bench_runs_small() -> None:
-    """20 vehicles: two calls each, seen at the sandbox too, no 429, a message and a chart."""
+    """20 vehicles: two calls each and one maintenance page, seen at the sandbox, no 429."""
     figures = bench_report.run(vehicles=20, latency=0.01)
     assert figures["vehicles"] == 20
-    assert figures["api_calls"] == figures["sandbox_requests"] == 40
-    assert figures["calls_per_vehicle"] == 2.0
+    assert figures["api_calls"] == figures["sandbox_requests"] == 41 == figures["calls_budget"]
+    assert figures["maintenance_source"] == "fleet"
     assert figures["throttled_429"] == 0 and figures["not_reachable"] == 0
     assert figures["trips"] > 0 and figures["png_bytes"] > 10_000
     assert figures["rss_peak_delta_mb"] >= 0

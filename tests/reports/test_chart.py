@@ -110,7 +110,7 @@ def test_matplotlib_comes_in_with_the_first_chart_and_pyplot_never() -> None:
     code = textwrap.dedent(
         """
         import sys
-        import bot.reports.chart, bot.reports.gather, bot.reports.message
+        import bot.reports.chart, bot.reports.gather, bot.messages.report
         print("matplotlib" in sys.modules)
         from tests.reports.test_message import huge_fleet
         bot.reports.chart.render_chart(huge_fleet(3))

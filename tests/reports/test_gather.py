@@ -15,8 +15,11 @@ from bot.psa.client import RetryPolicy
 from bot.reports.gather import (
     CALLS_PER_VEHICLE,
     LOW_ENERGY_PERCENT,
+    MAINTENANCE_DAYS,
+    MAINTENANCE_KM,
     SILENT_AFTER,
     FleetDay,
+    calls_needed,
     day_bounds,
     previous_day,
 )
@@ -44,6 +47,8 @@ class Expected:
     fuel_level: float | None = None
     battery_level: float | None = None
     silent: bool = False
+    days_before_maintenance: int | None = None
+    km_before_maintenance: float | None = None
     alerts: Counter[str] = dataclasses.field(default_factory=Counter)
 
 
@@ -56,7 +61,12 @@ def expected_vehicle(
     fleet: records.Fleet, vehicle: records.VehicleRecord, day: dt.date, now: dt.datetime
 ) -> Expected:
     """What the report must say about one vehicle, from the sandbox's records."""
-    out = Expected(fuel_level=vehicle.fuel_level, battery_level=vehicle.battery_level)
+    out = Expected(
+        fuel_level=vehicle.fuel_level,
+        battery_level=vehicle.battery_level,
+        days_before_maintenance=vehicle.days_before_maintenance,
+        km_before_maintenance=vehicle.km_before_maintenance,
+    )
     last = vehicle.status_at
     for trip in fleet.trips(vehicle):
         if local_day(trip.started_at) != day:
@@ -135,6 +145,8 @@ def check_vehicle(report: FleetDay, vin: str, want: Expected) -> None:
     assert got.fuel_level == want.fuel_level
     assert got.battery_level == want.battery_level
     assert got.silent is want.silent
+    assert got.days_before_maintenance == want.days_before_maintenance
+    assert got.km_before_maintenance == want.km_before_maintenance
     assert got.alerts_started == want.alerts
 
 
@@ -168,7 +180,8 @@ def test_report_figures_equal_the_sandbox(report_world: WorldFactory, now: dt.da
             if min(x if x is not None else 100.0 for x in (v.fuel_level, v.battery_level))
             < LOW_ENERGY_PERCENT
         }
-        assert report.maintenance_due == []  # the sandbox's status carries no maintenance
+        assert [v.vin for v in report.maintenance_due] == due_from_sandbox(fleet)
+        assert report.maintenance_source == "fleet"
 
         # fleet totals and alerts
         assert report.day == day and report.zone == "Europe/Paris"
@@ -191,10 +204,14 @@ def test_report_figures_equal_the_sandbox(report_world: WorldFactory, now: dt.da
 
         # at most two calls per vehicle, counted at the client and seen at the sandbox
         assert report.api_calls == world.api.calls - calls_before
-        assert report.api_calls == CALLS_PER_VEHICLE * len(fleet.vehicles)
+        assert report.api_calls == calls_needed(len(fleet.vehicles))
+        sent = world.sandbox.requests[-report.api_calls :]
+        fleet_wide = [r for r in sent if "/vehicles/" not in r.path]
+        assert [unquote(r.path).rsplit("/", 1)[1] for r in fleet_wide] == ["maintenances"]
         per_vehicle = Counter(
             unquote(r.path).split("/vehicles/")[1].split("/")[0]
-            for r in world.sandbox.requests[-report.api_calls :]
+            for r in sent
+            if "/vehicles/" in r.path
         )
         assert set(per_vehicle) == {v.id for v in fleet.vehicles}
         assert set(per_vehicle.values()) == {CALLS_PER_VEHICLE}
@@ -212,10 +229,11 @@ def test_unknown_vehicle_is_no_data_and_failures_leave_the_rest(
         assert (gone.reachable, gone.trips, gone.status_known, gone.silent) == (
             True, 0, False, True,
         )  # fmt: skip
-        assert alone.api_calls == CALLS_PER_VEHICLE
+        assert alone.api_calls == calls_needed(1)
 
         world.sandbox.fault_seed = 11
         world.sandbox.error_rate = 0.3  # 500/502/503, and no retry: those vehicles fail
+        world.sandbox.status_maintenance = True  # the same figures if the list call fails too
         report = world.gatherer.gather()
         world.sandbox.error_rate = 0.0
 
@@ -229,7 +247,7 @@ def test_unknown_vehicle_is_no_data_and_failures_leave_the_rest(
             else:
                 want = expected_vehicle(fleet, vehicle, day, WINTER_NOW)
                 check_vehicle(report, vehicle.vin, want)
-        assert report.api_calls == CALLS_PER_VEHICLE * len(fleet.vehicles)
+        assert report.api_calls == calls_needed(len(fleet.vehicles))
 
 
 def test_a_day_with_more_trips_than_a_page_costs_no_third_call(
@@ -246,7 +264,7 @@ def test_a_day_with_more_trips_than_a_page_costs_no_third_call(
         report = world.gatherer.gather()
         got = next(v for v in report.vehicles if v.vin == busy.vin)
         assert got.trips_capped and got.trips == 60
-        assert report.api_calls == CALLS_PER_VEHICLE * 3
+        assert report.api_calls == calls_needed(3)
 
 
 @pytest.mark.parametrize(
@@ -261,3 +279,74 @@ def test_a_local_day_is_midnight_to_midnight_in_its_zone(day: dt.date, hours: in
     late = dt.datetime(2026, 11, 19, 23, 30, tzinfo=dt.UTC)  # already the 20th in Paris
     assert previous_day(PARIS, late) == dt.date(2026, 11, 19)
     assert previous_day(ZoneInfo("UTC"), late) == dt.date(2026, 11, 18)
+
+
+def due_from_sandbox(fleet: records.Fleet) -> list[str]:
+    """VINs whose maintenance is due within 14 days or 1,000 km (or late), soonest first."""
+    far = float("inf")
+    due = [
+        v
+        for v in fleet.vehicles
+        if (v.days_before_maintenance is not None and v.days_before_maintenance <= 14)
+        or (v.km_before_maintenance is not None and v.km_before_maintenance <= 1_000)
+    ]
+    due.sort(
+        key=lambda v: (
+            far if v.days_before_maintenance is None else v.days_before_maintenance,
+            far if v.km_before_maintenance is None else v.km_before_maintenance,
+            v.label,
+        )
+    )
+    return [v.vin for v in due]
+
+
+def test_sandbox_maintenance_has_every_case(report_world: WorldFactory) -> None:
+    """A few vehicles due by date or by distance, one overdue on both, most far off."""
+    assert (MAINTENANCE_DAYS, MAINTENANCE_KM) == (14, 1_000)  # what due_from_sandbox assumes
+    with report_world(WINTER_NOW) as world:
+        vehicles = world.fleet.vehicles
+        due = due_from_sandbox(world.fleet)
+        late = [
+            v
+            for v in vehicles
+            if (v.days_before_maintenance or 0) < 0 and (v.km_before_maintenance or 0) < 0
+        ]
+        assert len(late) == 1 and late[0].vin == due[0]
+        assert 3 <= len(due) <= len(vehicles) // 2
+        assert any(v.days_before_maintenance is None for v in vehicles)
+        assert any(v.km_before_maintenance is None for v in vehicles)
+
+
+@pytest.mark.parametrize("refusal", [404, 405, 501])
+def test_maintenance_falls_back_on_the_status_when_the_list_is_refused(
+    report_world: WorldFactory, refusal: int
+) -> None:
+    """Refused as the poller's rule says: each status's block, still two calls per vehicle."""
+    with report_world(WINTER_NOW) as world:
+        world.sandbox.refuse_maintenances(refusal)
+        world.sandbox.status_maintenance = True
+        report = world.gatherer.gather()
+        assert report.maintenance_source == "status"
+        assert [v.vin for v in report.maintenance_due] == due_from_sandbox(world.fleet)
+        assert not report.not_reachable
+        assert report.api_calls == calls_needed(len(world.fleet.vehicles))
+
+        world.sandbox.status_maintenance = False  # as the spec: no block, nothing known
+        bare = world.gatherer.gather()
+        assert bare.maintenance_due == []
+        assert all(v.days_before_maintenance is None for v in bare.vehicles)
+
+
+def test_maintenance_list_wins_over_a_status_block(report_world: WorldFactory) -> None:
+    """With both, the fleet-wide list counts; a vehicle it leaves out keeps its status's."""
+    with report_world(WINTER_NOW) as world:
+        world.sandbox.status_maintenance = True
+        with world.edit() as fleet:
+            late = fleet.vehicles[2]
+        report = world.gatherer.gather()
+        assert report.maintenance_source == "fleet"
+        got = next(v for v in report.vehicles if v.vin == late.vin)
+        assert (got.days_before_maintenance, got.km_before_maintenance) == (
+            late.days_before_maintenance,
+            late.km_before_maintenance,
+        )

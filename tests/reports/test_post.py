@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from bot.reports.post import RECONCILE_GRACE, ReportService
+from bot.posting.reconcile import RECONCILE_GRACE
+from bot.reports.gather import calls_needed
+from bot.reports.post import (
+    MAX_ATTEMPTS,
+    RETRY_BACKOFF,
+    RETRY_BACKOFF_MAX,
+    ReportService,
+)
 from bot.sandbox.psa import SandboxCerts
 from bot.store.reports import ReportRow
 from tests.slack.conftest import ADMIN, ALERTS, GUEST, NOW, OPS, World, all_text, make_world, reply
@@ -175,7 +182,8 @@ def test_report_spends_from_the_reserve_and_the_budget_knows(world: World) -> No
     assert outcome.status == "posted"
     spent = world.ledger.get_state("report_reserve_spent")
     assert [calls for _, calls in spent] == [outcome.api_calls]
-    assert 0 < outcome.api_calls <= 2 * len(world.ledger.vehicles()) + 1
+    # two per vehicle, the maintenance page(s), and the directory listing if it was empty
+    assert 0 < outcome.api_calls <= calls_needed(len(world.ledger.vehicles())) + 1
 
 
 def test_fleet_report_now_over_http_and_twice(world: World) -> None:
@@ -226,3 +234,96 @@ def test_schedules_are_rebuilt_from_the_ledger(world: World) -> None:
     world.ledger.remove_report_schedule(ALERTS)
     assert world.fleetbot.sync_report_schedules() == 1
     assert schedules.next_run(ALERTS) is None
+
+
+# -- retries of unsent reports (the report-retry job) --------------------------------------------
+
+
+def retry_at(world: World, by: dt.timedelta) -> int:
+    """Run the bot's report-retry job with the report service's clock at NOW + ``by``."""
+    later(world, by)
+    job, every = world.fleetbot.scheduled_jobs()["report-retry"]
+    assert every <= 60
+    return int(job())
+
+
+def row_of(world: World) -> ReportRow:
+    """Yesterday's report row of ALERTS."""
+    row = world.ledger.report(ALERTS, YESTERDAY)
+    assert row is not None
+    return row
+
+
+def test_slack_500_on_the_post_is_retried_once_it_is_checked(world: World) -> None:
+    """A 500 leaves the outcome unknown: the retry waits the grace, finds nothing, posts once."""
+    world.slack.fail_next("chat.postMessage", "500")
+    assert service(world).post(ALERTS).status == "unsure"
+    assert row_of(world).state == "sending" and reports_in(world, ALERTS) == []
+    assert retry_at(world, dt.timedelta(seconds=5)) == 0  # within the grace: not yet
+    assert retry_at(world, RECONCILE_GRACE + dt.timedelta(minutes=1)) == 1
+    assert row_of(world).state == "sent"
+    [message] = reports_in(world, ALERTS)
+    assert row_of(world).slack_ts == message.ts and len(world.slack.files) == 1
+    assert retry_at(world, dt.timedelta(hours=2)) == 0  # sent: never again
+    assert len(reports_in(world, ALERTS)) == 1
+
+
+def test_answer_lost_after_the_post_is_found_not_reposted(world: World) -> None:
+    """Slack stored it but the answer was dropped: the retry reconciles by metadata."""
+    world.slack.fail_next("chat.postMessage", "drop_after_post")
+    assert service(world).post(ALERTS).status == "unsure"
+    assert len(reports_in(world, ALERTS)) == 1
+    assert retry_at(world, RECONCILE_GRACE + dt.timedelta(minutes=1)) == 1
+    assert row_of(world).state == "sent"
+    assert len(reports_in(world, ALERTS)) == 1
+
+
+def test_refused_for_now_backs_off_then_lands(world: World) -> None:
+    """Rate-limited: pending, not retried before its backoff, then posted exactly once."""
+    world.slack.fail_next("chat.postMessage", "ratelimited")
+    world.slack.fail_next("chat.postMessage", "ratelimited")
+    world.slack.fail_next("chat.postMessage", "ratelimited")
+    first = service(world).post(ALERTS)
+    assert first.status == "failed" and row_of(world).state == "pending", first.text
+    assert retry_at(world, RETRY_BACKOFF - dt.timedelta(seconds=1)) == 0
+    tries = row_of(world).attempts
+    clock = dt.timedelta(0)
+    while row_of(world).state != "sent":
+        assert tries < MAX_ATTEMPTS
+        clock += RETRY_BACKOFF * 2**tries
+        retry_at(world, clock)
+        tries += 1
+    assert row_of(world).attempts >= 2
+    assert len(reports_in(world, ALERTS)) == 1
+    assert not admin_notices(world)
+
+
+def admin_notices(world: World) -> list[str]:
+    """Texts of the "gave up" notices sent to the admin."""
+    return [m.text for m in world.slack.messages() if "gave up posting the fleet" in m.text]
+
+
+def test_permanent_error_gives_up_at_once_and_tells_admins_once(world: World) -> None:
+    """`is_archived` will not pass: failed, admins told, never retried."""
+    world.slack.fail_next("chat.postMessage", "is_archived")
+    assert service(world).post(ALERTS).status == "failed"
+    assert row_of(world).state == "failed"
+    [notice] = admin_notices(world)
+    assert ALERTS in notice and "2026-11-19" in notice and "is_archived" in notice
+    assert retry_at(world, dt.timedelta(hours=3)) == 0
+    assert len(admin_notices(world)) == 1 and reports_in(world, ALERTS) == []
+
+
+def test_a_report_failing_every_time_is_given_up_after_max_attempts(world: World) -> None:
+    """An error not known to be permanent, every try: MAX_ATTEMPTS, then failed, admins told."""
+    for _ in range(MAX_ATTEMPTS):  # the notice to the admin, after them, goes through
+        world.slack.fail_next("chat.postMessage", "ekm_access_denied")
+    service(world).post(ALERTS)
+    clock = dt.timedelta(0)
+    for _ in range(MAX_ATTEMPTS + 3):
+        clock += RETRY_BACKOFF_MAX
+        retry_at(world, clock)
+    row = row_of(world)
+    assert row.state == "failed" and row.attempts == MAX_ATTEMPTS
+    assert len(admin_notices(world)) == 1
+    assert reports_in(world, ALERTS) == []

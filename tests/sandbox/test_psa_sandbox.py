@@ -879,6 +879,8 @@ def test_v3_responses_match_the_spec(api: Api, sandbox: PsaSandbox, v3_spec: Any
         ("GET", base + f"/trips/{trip_id}", None, None),
         ("GET", fleet_path(sandbox, "/alerts"), None, None),
         ("GET", fleet_path(sandbox, "/alerts"), [("pageSize", "2"), ("indexRange", "1-")], None),
+        ("GET", fleet_path(sandbox, "/maintenances"), [("pageSize", "7")], None),
+        ("GET", base + "/maintenance", None, None),
         (
             "GET",
             fleet_path(sandbox, "/alerts"),
@@ -948,6 +950,8 @@ def test_quickguide_responses_match_the_2019_spec(
         ("GET", f"/fleet/vehicles/{vid}/alerts/{alert_id}", None, None),
         ("GET", f"/fleet/vehicles/{vid}/trips", [("pageSize", "2")], None),
         ("GET", f"/fleet/vehicles/{vid}/trips/{trip_id}", None, None),
+        ("GET", "/fleet/maintenances", [("pageSize", "5")], None),
+        ("GET", f"/fleet/vehicles/{vid}/maintenance", None, None),
         (
             "GET",
             "/fleet/alerts",
@@ -1045,3 +1049,35 @@ def test_the_gateway_can_refuse_the_fleet_alerts(
     assert api.get(path, headers=header)[0] == 200
     with pytest.raises(ValueError, match="refusal status"):
         sandbox.refuse_fleet_alerts(500)
+
+
+# ------------------------------------------------------------------ maintenance
+
+
+def test_maintenances_page_through_the_fleet_and_can_be_refused(
+    api: Api, sandbox: PsaSandbox
+) -> None:
+    """Every present vehicle once, with its record's values; a refusal is the gateway's."""
+    expected = {m["vin"]: m for m in sandbox.maintenances()}
+    seen: dict[str, Any] = {}
+    path: str | None = fleet_path(sandbox, "/maintenances")
+    query: Any = [("pageSize", "4")]
+    while path:
+        status, _headers, raw, _url = api.call("GET", path, query)
+        assert status == 200
+        body = json.loads(raw)
+        for item in body["_embedded"]["maintenances"]:
+            seen[item["vin"]] = item
+        following = urlsplit(body["_links"].get("next", {}).get("href", ""))
+        path = following.path.removeprefix("/connectedcar/v3") or None
+        query = following.query
+    assert seen == expected
+    assert any(m.get("daysBeforeMaintenance", 0) < 0 for m in seen.values())
+    sandbox.refuse_maintenances(501)
+    status, _headers, raw, _url = api.call("GET", fleet_path(sandbox, "/maintenances"))
+    assert status == 501 and "code" not in json.loads(raw)
+    vehicle = sandbox.vehicles()[0]
+    status, _headers, raw, _url = api.call(
+        "GET", fleet_path(sandbox, f"/vehicles/{vehicle['id']}/maintenance")
+    )
+    assert status == 200 and json.loads(raw)["vin"] == vehicle["vin"]

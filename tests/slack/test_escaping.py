@@ -20,7 +20,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.alerts.delivery import DeliveryService
-from bot.alerts.slack_port import SlackPort
 from bot.directory import VehicleEntry
 from bot.messages.alerts import (
     ACTION_DIGEST_ACK,
@@ -39,6 +38,7 @@ from bot.messages.fleet import (
 )
 from bot.messages.home import HomeFacts, home_view
 from bot.messages.markup import echo, escape
+from bot.posting.slack_port import SlackPort
 from bot.psa.models import Alert, EnergyLevel, Position, VehicleStatus
 from bot.sandbox.psa import SandboxCerts
 from bot.sandbox.slack.server import Message

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.alerts.delivery import DeliveryService
-from bot.alerts.slack_port import SlackPort
 from bot.messages.alerts import ACTION_DIGEST_ACK, alert_message
+from bot.posting.slack_port import SlackPort
 from bot.store import StoredAlert
 from tests.slack.conftest import ADMIN, ALERTS, GUEST, NOW, OPS, World, all_text, reply
 

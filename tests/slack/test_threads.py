@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from bot.alerts.followups import FollowupService
-from bot.alerts.slack_port import SlackPort
 from bot.messages.alerts import (
     ACTION_ACK,
     ACTION_DIGEST_ACK_ALL,
@@ -22,6 +21,7 @@ from bot.messages.alerts import (
 )
 from bot.messages.followups import EVENT_FOLLOWUP, followup_message
 from bot.messages.home import ACTION_HOME_ACK
+from bot.posting.slack_port import SlackPort
 from bot.sandbox.slack import Message
 from bot.slack.actions import acknowledge
 from bot.store import Ledger, StoredAlert

@@ -254,6 +254,9 @@ class VehicleRecord:
     speed: float
     voltage: float
     trips: list[TripRecord] | None = None
+    #: next maintenance (negative: overdue); the spec promises at least one of the two
+    days_before_maintenance: int | None = None
+    km_before_maintenance: float | None = None
 
 
 @dataclass
@@ -417,11 +420,35 @@ class Fleet:
         if rng.random() < 0.15:
             vehicle.moving = True
             vehicle.speed = round(rng.uniform(20, 110), 1)
+        self._plan_maintenance(vehicle)
         self.vehicles.append(vehicle)
         self.by_id[vehicle.id] = vehicle
         self.by_vin[vehicle.vin] = vehicle
         self.alerts_by_vehicle[vehicle.id] = []
         self._seed_alerts(rng, vehicle)
+
+    def _plan_maintenance(self, vehicle: VehicleRecord) -> None:
+        """Next maintenance: mostly months away; a few due within 14 days or 1,000 km, one late.
+
+        Its own random stream, so the rest of the fleet is the same as before it existed.
+        """
+        rng = random.Random(f"{self.seed}:{vehicle.index}:maintenance")
+        days: int | None = rng.randrange(20, 360)
+        km: float | None = round(rng.uniform(1_500, 30_000), 1)
+        # the first dozen show every case; a larger fleet has about 3 % due soon
+        slot = vehicle.index if vehicle.index < 12 else (4 if rng.random() < 0.03 else -1)
+        if vehicle.index == 2:
+            days, km = -6, -420.0  # overdue on both counts
+        elif slot == 4:
+            days = rng.randrange(0, 14)  # due soon by date
+        elif slot == 7:
+            km = round(rng.uniform(50, 990), 1)  # due soon by distance
+        elif slot == 9:
+            days, km = rng.randrange(0, 14), None  # some vehicles report only one of the two
+        elif slot == 10:
+            days = None
+        vehicle.days_before_maintenance = days
+        vehicle.km_before_maintenance = km
 
     def find_vehicle(self, key: str) -> VehicleRecord | None:
         """Find a vehicle by API id or VIN."""
@@ -865,6 +892,52 @@ def status_v3(v: VehicleRecord, link: Links) -> dict[str, Any]:
         "privacy": {"createdAt": at, "state": "None"},
         "battery": {"createdAt": at, "voltage": v.voltage},
     }
+
+
+def maintenance_v3(v: VehicleRecord, link: Links) -> dict[str, Any]:
+    """A v3.19.2 ``Maintenance`` (also an item of ``MaintenanceList``)."""
+    at = rfc3339(v.status_at)
+    base = f"/fleets/{{fid}}/vehicles/{v.id}"
+    out: dict[str, Any] = {
+        "_links": {
+            "self": link(base + "/maintenance"),
+            "vehicle": link(base),
+            "alerts": link(base + "/alerts"),
+        },
+        "createdAt": at,
+        "updatedAt": at,
+        "vin": v.vin,
+    }
+    if v.days_before_maintenance is not None:
+        out["daysBeforeMaintenance"] = v.days_before_maintenance
+    if v.km_before_maintenance is not None:
+        out["mileageBeforeMaintenance"] = v.km_before_maintenance
+    return out
+
+
+def maintenance_2019(v: VehicleRecord, link: Links) -> dict[str, Any]:
+    """A 2019 ``Maintenance``: no VIN, whole km, and the spec's own ``daysBeforeMaintenace``."""
+    base = f"/fleet/vehicles/{v.id}"
+    out: dict[str, Any] = {
+        "_links": {"self": link(base + "/maintenance"), "vehicle": link(base)},
+        "createdAt": java_offset(v.status_at),
+        "updatedAt": java_offset(v.status_at),
+    }
+    if v.days_before_maintenance is not None:
+        out["daysBeforeMaintenace"] = v.days_before_maintenance
+    if v.km_before_maintenance is not None:
+        out["mileageBeforeMaintenance"] = round(v.km_before_maintenance)
+    return out
+
+
+def maintenance_block(v: VehicleRecord) -> dict[str, Any]:
+    """A ``MaintenanceBase`` object, as some gateways add it to a status (not in either spec)."""
+    block: dict[str, Any] = {"createdAt": rfc3339(v.status_at), "vin": v.vin}
+    if v.days_before_maintenance is not None:
+        block["daysBeforeMaintenance"] = v.days_before_maintenance
+    if v.km_before_maintenance is not None:
+        block["mileageBeforeMaintenance"] = v.km_before_maintenance
+    return block
 
 
 def status_2019(v: VehicleRecord, link: Links) -> dict[str, Any]:

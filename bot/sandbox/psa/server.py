@@ -30,7 +30,10 @@ Choices where the vendor documentation is silent (tests and the client rely on t
   :meth:`PsaSandbox.push_raw_alert` sends a raw record to running alert monitors.
 - The fleet-wide alert collection (``/fleets/{fid}/alerts``, ``/fleet/alerts``) is served as
   specified (deprecated since 3.17); :meth:`PsaSandbox.refuse_fleet_alerts` makes the gateway
-  refuse it the ways a real one may: 404 with its own body, 405, 410 or 501.
+  refuse it the ways a real one may: 404 with its own body, 405, 410 or 501. So are the fleet's
+  maintenances (``/fleets/{fid}/maintenances``; :meth:`PsaSandbox.refuse_maintenances`) and a
+  vehicle's ``/maintenance``. Statuses follow the spec and carry no maintenance block unless
+  ``status_maintenance`` is set (some gateways add one; the report falls back on it).
 """
 
 from __future__ import annotations
@@ -429,6 +432,8 @@ def _routes() -> list[Route]:
         ("GET", "fleets", f"/fleets/{f}/vehicles/{v}/trips", "trips"),
         ("GET", "fleets", f"/fleets/{f}/vehicles/{v}/trips/{t}", "trip"),
         ("GET", "fleets", f"/fleets/{f}/alerts", "fleet_alerts"),
+        ("GET", "fleets", f"/fleets/{f}/maintenances", "maintenances"),
+        ("GET", "fleets", f"/fleets/{f}/vehicles/{v}/maintenance", "maintenance"),
         ("GET", "fleets", f"/fleets/{f}/alerts/{a}", "fleet_alert"),
         ("GET", "fleets", f"/fleets/{f}/monitors", "monitors"),
         ("POST", "fleets", f"/fleets/{f}/monitors", "create_monitor"),
@@ -446,6 +451,8 @@ def _routes() -> list[Route]:
         ("GET", "quickguide", f"/fleet/vehicles/{v}/trips", "trips"),
         ("GET", "quickguide", f"/fleet/vehicles/{v}/trips/{t}", "trip"),
         ("GET", "quickguide", "/fleet/alerts", "fleet_alerts"),
+        ("GET", "quickguide", "/fleet/maintenances", "maintenances"),
+        ("GET", "quickguide", f"/fleet/vehicles/{v}/maintenance", "maintenance"),
         ("GET", "quickguide", "/fleet/monitors", "monitors"),
         ("POST", "quickguide", "/fleet/monitors", "create_monitor"),
         ("GET", "quickguide", f"/fleet/monitors/{m}", "monitor"),
@@ -495,6 +502,8 @@ class PsaSandbox:
         self.throttle_rate = 0.0
         self.hang_seconds = 30.0
         self.alerts_match_start = False  # timestamps match an alert's start, not its life
+        #: add a ``maintenance`` block to statuses, as some gateways do (neither spec has it)
+        self.status_maintenance = False
         self.host = host
         self.port = port
         self.clock = clock or _utc_now
@@ -516,6 +525,7 @@ class PsaSandbox:
         self._alert_pages: dict[str, bytes] = {}  # vehicle id → raw alerts answer
         self._endless: set[str] = set()  # vehicle ids whose alerts never stop paging
         self._fleet_alerts_refusal: int | None = None  # gateway status refusing fleet alerts
+        self._maintenances_refusal: int | None = None  # the same for fleet maintenances
         self._basic = "Basic " + base64.b64encode(
             f"{credentials.username}:{credentials.password}".encode()
         ).decode("ascii")
@@ -758,6 +768,21 @@ class PsaSandbox:
             raise ValueError(f"refusal status must be one of {sorted(REFUSALS)}, not {status}")
         with self._lock:
             self._fleet_alerts_refusal = status
+
+    def refuse_maintenances(self, status: int | None = 404) -> None:
+        """Make the gateway refuse the fleet-wide maintenances, like :meth:`refuse_fleet_alerts`."""
+        if status is not None and status not in REFUSALS:
+            raise ValueError(f"refusal status must be one of {sorted(REFUSALS)}, not {status}")
+        with self._lock:
+            self._maintenances_refusal = status
+
+    def maintenances(self) -> list[dict[str, Any]]:
+        """Copies of every present vehicle's next maintenance (v3 objects)."""
+        link = self._link_fn("fleets")
+        with self._lock:
+            return [
+                data.maintenance_v3(v, link) for v in self._fleet.vehicles if v.id not in self._away
+            ]
 
     def push_raw_alert(self, vin: str, record: object) -> None:
         """Send ``record`` as the changed alert of a vehicle to every running alert monitor."""
@@ -1028,8 +1053,28 @@ class PsaSandbox:
     def _op_status(self, ctx: _Ctx) -> _Response:
         vehicle, link = self._vehicle(ctx), self._link_fn(ctx.style)
         if ctx.style == "quickguide":
-            return _ok(data.status_2019(vehicle, link))
-        return _ok(data.status_v3(vehicle, link))
+            status = data.status_2019(vehicle, link)
+        else:
+            status = data.status_v3(vehicle, link)
+        if self.status_maintenance:
+            status["maintenance"] = data.maintenance_block(vehicle)
+        return _ok(status)
+
+    def _render_maintenance(self, ctx: _Ctx) -> Callable[[data.VehicleRecord], dict[str, Any]]:
+        link = self._link_fn(ctx.style)
+        if ctx.style == "quickguide":
+            return lambda v: data.maintenance_2019(v, link)
+        return lambda v: data.maintenance_v3(v, link)
+
+    def _op_maintenances(self, ctx: _Ctx) -> _Response:
+        refusal = self._maintenances_refusal
+        if refusal is not None:
+            return _gateway(refusal, *REFUSALS[refusal])
+        present = [v for v in self._fleet.vehicles if v.id not in self._away]
+        return self._page(ctx, present, self._render_maintenance(ctx), "maintenances")
+
+    def _op_maintenance(self, ctx: _Ctx) -> _Response:
+        return _ok(self._render_maintenance(ctx)(self._vehicle(ctx)))
 
     def _op_last_position(self, ctx: _Ctx) -> _Response:
         vehicle = self._vehicle(ctx)

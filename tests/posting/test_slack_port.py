@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot.alerts.slack_port import SlackPort
 from bot.config import Settings
 from bot.errors import (
     ChannelUnavailable,
@@ -15,6 +14,7 @@ from bot.errors import (
     SlackRateLimited,
     SlackTokenRefused,
 )
+from bot.posting.slack_port import SlackPort
 from bot.sandbox.slack import SlackStandIn
 from bot.wiring import slack_web_client
 

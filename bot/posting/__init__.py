@@ -1,0 +1,1 @@
+"""What alerts/ and reports/ share to post exactly once: the Slack port and the reconcile rules."""
