@@ -15,6 +15,7 @@ import pytest
 from bot.messages.alerts import alert_ids_in
 from bot.sandbox.psa import PsaSandbox
 from bot.sandbox.slack import SlackStandIn
+from tests.claims import age_claims
 
 KILLS = 20
 ALERTS_PER_ROUND = 15  # 20 rounds x 15 = 300 alerts, plus those active at first start
@@ -71,6 +72,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(certs, tmp_path)
                 bot.wait()
 
             slack.drop_after_post_rate = 0
+            age_claims(tmp_path / "fleetbot.db")  # the dead processes' grace, passed
             bot = start_bot(env, log_file)
             try:
                 deadline = time.monotonic() + 120

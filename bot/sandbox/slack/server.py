@@ -38,6 +38,7 @@ FAULT_KINDS = ("ratelimited", "500", "drop_after_post", "timeout")
 TIMEOUT_FAULT_SECONDS = 15.0
 RETRY_AFTER_SECONDS = 1
 RESPONSE_URL_METHOD = "response_url"  # the `method` name fail_next() uses for response URLs
+THREAD_REPLY_METHOD = "chat.postMessage/thread"  # fail_next(): the next thread reply only
 HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 999
 CURSOR_PREFIX = "next_ts:"
@@ -530,6 +531,7 @@ class SlackStandIn:
         """Inject exactly one fault into the next call of ``method`` (or ``"response_url"``).
 
         ``kind`` is one of ratelimited, 500, drop_after_post, timeout, or a Slack error string.
+        ``THREAD_REPLY_METHOD`` targets the next ``chat.postMessage`` that carries a thread_ts.
         """
         with self._lock:
             self._fail_next.setdefault(method, deque()).append(kind)
@@ -560,9 +562,13 @@ class SlackStandIn:
             msg.bot_id, msg.app_id = bot_id, app_id
             return replace(msg)
 
-    def _pick_fault(self, method: str) -> str | None:
+    def _pick_fault(self, method: str, params: dict[str, Any] | None = None) -> str | None:
         """Decide the fault for this call: a queued one first, else the random knobs."""
         with self._lock:
+            if method == "chat.postMessage" and (params or {}).get("thread_ts"):
+                replies = self._fail_next.get(THREAD_REPLY_METHOD)
+                if replies:
+                    return replies.popleft()
             queued = self._fail_next.get(method)
             if queued:
                 return queued.popleft()
@@ -732,7 +738,7 @@ class SlackStandIn:
         if auth[:7].lower() == "bearer ":
             token = auth[7:].strip()
         token_ok = token is not None and hmac.compare_digest(str(token), self.bot_token)
-        fault = self._pick_fault(method)
+        fault = self._pick_fault(method, params)
         now = self._clock()
 
         def answer(status: int, error: str | None, data: dict[str, Any], **kw: Any) -> _Reply:
