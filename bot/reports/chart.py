@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bot.messages.report import day_title
 from bot.reports.gather import SEVERITY_ORDER, FleetDay
 
 WIDTH, HEIGHT, DPI = 1200, 700, 100
 TOP_VEHICLES = 15
-MAX_LABEL = 24  # characters of a vehicle name on the axis
+MAX_LABEL = 28  # characters of a vehicle name on the axis
+MAX_NAME_SHARE = 0.3  # of the width, at most, for the names left of the bars
+MIN_NAME_SHARE = 0.06
+TICK_SIZE = 12
+NAME_PADDING = 24  # pixels between the figure's edge and the names, and the names and the axis
 FONT = "DejaVu Sans"  # ships with matplotlib: the same glyphs on every machine
 MISSING_GLYPH = "?"
 COLOURS = {"Critical": "#d62728", "Warning": "#ff9f1c", "Information": "#2e86de"}
@@ -54,7 +59,9 @@ def _glyphs() -> frozenset[int]:
 
 def chart_label(text: str, limit: int = MAX_LABEL) -> str:
     """Outside text made safe for a matplotlib label: short, drawable, no mathtext."""
-    short = text if len(text) <= limit else text[: limit - 1] + "…"
+    # cut in the middle: a name ends in what tells vehicles apart (the VIN's serial)
+    head = (limit - 1) // 2
+    short = text if len(text) <= limit else text[:head] + "…" + text[-(limit - 1 - head) :]
     glyphs = _glyphs()
     drawable = "".join(c if c.isprintable() and ord(c) in glyphs else MISSING_GLYPH for c in short)
     return drawable.replace("$", r"\$")  # a pair of $ would start mathtext
@@ -68,12 +75,16 @@ def render_chart(fleet: FleetDay, *, width: int = WIDTH, height: int = HEIGHT) -
 
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, facecolor="white")
     canvas = FigureCanvasAgg(figure)
+    busiest = fleet.busiest()[:TOP_VEHICLES]
+    names = [chart_label(v.name) for v in busiest]
+    # room for the longest name as drawn (a fixed margin cut long names off)
+    widest = _text_width(figure, canvas, names)
     left, right = figure.subplots(
         1,
         2,
         gridspec_kw={
             "width_ratios": (1.3, 1.0),
-            "left": 0.19,
+            "left": min(MAX_NAME_SHARE, max(MIN_NAME_SHARE, (widest + NAME_PADDING) / width)),
             "right": 0.98,
             "top": 0.86,
             "bottom": 0.11,
@@ -93,12 +104,11 @@ def render_chart(fleet: FleetDay, *, width: int = WIDTH, height: int = HEIGHT) -
         fontfamily=FONT,
     )
     for axes in (left, right):
-        axes.tick_params(labelsize=12, labelfontfamily=FONT, colors=TEXT_COLOUR)
+        axes.tick_params(labelsize=TICK_SIZE, labelfontfamily=FONT, colors=TEXT_COLOUR)
         for side in ("top", "right"):
             axes.spines[side].set_visible(False)
 
     # -- distance per vehicle
-    busiest = fleet.busiest()[:TOP_VEHICLES]
     left.set_title(
         TEXT["distance_title"].format(top=TOP_VEHICLES),
         fontsize=14,
@@ -107,7 +117,6 @@ def render_chart(fleet: FleetDay, *, width: int = WIDTH, height: int = HEIGHT) -
         color=TEXT_COLOUR,
     )
     if busiest:
-        names = [chart_label(v.name) for v in busiest]
         distances = [v.distance_km for v in busiest]
         positions = list(range(len(busiest)))
         left.barh(positions, distances, color=BAR_COLOUR, height=0.7)
@@ -171,6 +180,17 @@ def render_chart(fleet: FleetDay, *, width: int = WIDTH, height: int = HEIGHT) -
     buffer = io.BytesIO()
     canvas.print_png(buffer)
     return buffer.getvalue()
+
+
+def _text_width(figure: Any, canvas: Any, texts: Sequence[str]) -> float:
+    """Pixels the widest of ``texts`` takes as a tick label (0 for none)."""
+    renderer = canvas.get_renderer()
+    widest = 0.0
+    for text in texts:
+        probe = figure.text(0, 0, text, fontsize=TICK_SIZE, fontfamily=FONT)
+        widest = max(widest, probe.get_window_extent(renderer).width)
+        probe.remove()
+    return widest
 
 
 def _count(counts: Mapping[str, int], severity: str) -> int:

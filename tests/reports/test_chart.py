@@ -17,7 +17,16 @@ from pathlib import Path
 import matplotlib
 from PIL import Image
 
-from bot.reports.chart import BAR_COLOUR, COLOURS, HEIGHT, TOP_VEHICLES, WIDTH, render_chart
+from bot.reports.chart import (
+    BAR_COLOUR,
+    COLOURS,
+    HEIGHT,
+    MAX_LABEL,
+    TOP_VEHICLES,
+    WIDTH,
+    chart_label,
+    render_chart,
+)
 from bot.reports.gather import FleetDay
 from tests.reports.conftest import WorldFactory
 from tests.reports.test_gather import WINTER_NOW
@@ -126,3 +135,18 @@ def test_matplotlib_comes_in_with_the_first_chart_and_pyplot_never() -> None:
         timeout=120,
     )
     assert done.stdout.split("\n")[:2] == ["False", "True False"]
+
+
+def test_long_vehicle_names_fit_and_keep_their_end() -> None:
+    """The names get the room they take as drawn: nothing touches the image's left edge, and a
+    name too long for the axis keeps its end (the VIN's serial tells vehicles apart)."""
+    fleet = huge_fleet(15)
+    for n, vehicle in enumerate(fleet.vehicles):
+        vehicle.name = f"Peugeot e-Expert Long Traveller ({vehicle.vin[:-2]}{n:02d})"
+    data = render_chart(fleet)
+    with Image.open(io.BytesIO(data)) as image:
+        edge = image.convert("RGB").crop((0, 0, 3, image.height))
+        assert edge.getcolors() == [(3 * image.height, (255, 255, 255))]  # white: no cut text
+    label = chart_label(fleet.vehicles[0].name)
+    assert len(label) == MAX_LABEL and "…" in label and label.endswith("00)")
+    assert chart_label("Opel (W0LWTF3X5SS907037)") == "Opel (W0LWTF3X5SS907037)"
