@@ -76,7 +76,7 @@ TEXT = {
     "skipped_quota": (
         "Not posting the fleet report for {day}: it needs about {needed:,} API calls and the "
         "quota reserve has {left:,} left for reports today (FLEETBOT_QUOTA_RESERVE). "
-        "Try later, when the 24-hour window has moved on."
+        "It stays queued and is posted by itself once the 24-hour window has moved on."
     ),
     "rate_limited": "Slack is rate-limiting me; the fleet report for {day} was not posted yet.",
     "token": "Slack refuses my token ({error}); the fleet report for {day} was not posted.",
@@ -88,7 +88,9 @@ TEXT = {
     "chart_title": "Fleet report · {day}",
     "gave_up": (
         ":x: I gave up posting the fleet report for {day} in <#{channel}> after {attempts} "
-        "attempts: {error}. Fix the cause, then `/fleet report now` there posts yesterday's."
+        "attempts: {error}. Fix the cause, then run `fleetbot report --channel {channel} "
+        "--day {day}` on the server to post it (or `/fleet report now` there, if it was "
+        "yesterday's)."
     ),
 }
 
@@ -159,6 +161,8 @@ class ReportService:
         if left is not None and needed > left:
             text = TEXT["skipped_quota"].format(needed=needed, left=max(0, int(left)), **words)
             log.warning("%s", text)
+            # kept pending: the retry job posts it once the sliding window frees the calls
+            self.ledger.defer_report(channel, day, error=text, by=by)
             return ReportOutcome("skipped", channel, day, text)
         stale = self.clock() - self.reconcile_grace
         row = self.ledger.claim_report(channel, day, by=by, stale_before=stale)

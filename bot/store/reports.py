@@ -122,6 +122,25 @@ class ReportsPart(LedgerPart):
         assert found is not None
         return _report(found, claimed=claimed)
 
+    def defer_report(self, channel: str, day: dt.date, *, error: str, by: str | None) -> None:
+        """Not posted now, for a reason that passes (the quota): pending, retried with backoff.
+
+        The attempt counts (``claimed_at`` and ``attempts`` drive the backoff) so a report
+        that keeps waiting is tried less and less often, never lost and never spammed.
+        """
+        now = iso(self.clock())
+        with self.database.transaction() as db:
+            db.execute(
+                """INSERT OR IGNORE INTO reports (channel, day, requested_by, created_at)
+                VALUES (?, ?, ?, ?)""",
+                [channel, day.isoformat(), by, now],
+            )
+            db.execute(
+                """UPDATE reports SET last_error = ?, claimed_at = ?, attempts = attempts + 1
+                WHERE channel = ? AND day = ? AND state = 'pending'""",
+                [error, now, channel, day.isoformat()],
+            )
+
     def record_report_file(self, channel: str, day: dt.date, file_id: str) -> None:
         """The chart was uploaded: a retry posts this file rather than uploading another."""
         with self.database.transaction() as db:

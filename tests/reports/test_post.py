@@ -165,14 +165,23 @@ def test_another_apps_report_is_not_taken_for_ours(
 
 
 def test_report_skips_when_the_quota_reserve_is_too_low(world: World) -> None:
-    """Too little reserve left: nothing posted, a sentence that says why, nothing claimed."""
+    """Too little reserve left: nothing posted, a sentence that says why, kept pending; once the
+    window frees calls the retry job posts it, once."""
     world.sandbox.daily_limit = 100  # 8 vehicles need 16 calls; half the 10 % reserve is 5
     world.fleetbot.directory.refresh()  # the client reads the quota from the answer's headers
     outcome = service(world).post(ALERTS)
     assert outcome.status == "skipped"
     assert "quota reserve" in outcome.text and "FLEETBOT_QUOTA_RESERVE" in outcome.text
     assert reports_in(world, ALERTS) == []
-    assert world.ledger.report(ALERTS, YESTERDAY) is None
+    assert row_of(world).state == "pending" and row_of(world).attempts == 1
+    assert retry_at(world, RETRY_BACKOFF - dt.timedelta(seconds=1)) == 0  # not every minute
+
+    world.sandbox.daily_limit = 1_000_000  # the 24-hour window moved on
+    world.fleetbot.directory.refresh()
+    assert retry_at(world, RETRY_BACKOFF) == 1
+    assert row_of(world).state == "sent"
+    assert retry_at(world, RETRY_BACKOFF * 4) == 0
+    assert len(reports_in(world, ALERTS)) == 1
 
 
 def test_report_spends_from_the_reserve_and_the_budget_knows(world: World) -> None:
