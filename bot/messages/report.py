@@ -9,6 +9,7 @@ more", and every block stays within Slack's limits whatever the fleet's size. Te
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -69,7 +70,7 @@ TEXT = {
     "critical_line": "• *{vehicle}* · {alert} · since {since}",
     "energy_title": ":fuelpump: *Fuel or battery under {percent:.0f} %* ({count})",
     "energy_line": "• *{vehicle}* · {levels}",
-    "energy_level": "{kind} {level:.0f} %",
+    "energy_level": "{kind} {level} %",
     "level_fuel": "fuel",
     "level_battery": "battery",
     "maintenance_title": (":wrench: *Maintenance due within {days} days or {km} km* ({count})"),
@@ -96,6 +97,12 @@ TEXT = {
 def escape(text: str) -> str:
     """Escape ``&``, ``<`` and ``>`` so outside text can neither ping nor forge a link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def level_under(level: float) -> str:
+    """A level listed as under the threshold, never shown rounded up to it (19.6 → 19.6)."""
+    whole = f"{level:.0f}"
+    return whole if float(whole) < LOW_ENERGY_PERCENT else f"{math.floor(level * 10) / 10:.1f}"
 
 
 def _name(vehicle: str) -> str:
@@ -270,7 +277,9 @@ def _attention(fleet: FleetDay, top: int, locale: str) -> list[dict[str, Any]]:
             TEXT["energy_line"].format(
                 vehicle=_name(v.name),
                 levels=", ".join(
-                    TEXT["energy_level"].format(kind=TEXT["level_" + kind], level=level)
+                    TEXT["energy_level"].format(
+                        kind=TEXT["level_" + kind], level=level_under(level)
+                    )
                     for kind, level in v.low_energy
                 ),
             )

@@ -189,3 +189,13 @@ def test_a_gathered_report_names_what_needs_attention(report_world: WorldFactory
     for alert in fleet.open_critical[:10]:
         assert f"*{alert.vehicle}*" in joined
     assert bool(fleet.open_critical) == (":rotating_light:" in joined)
+
+
+def test_a_level_under_the_threshold_never_reads_as_the_threshold() -> None:
+    """ "Under 20 %" lists 19.6 % as 19.6, not as a rounded 20; lower levels stay whole."""
+    from bot.messages.report import level_under
+
+    assert level_under(19.6) == "19.6"
+    assert level_under(19.99) == "19.9"
+    assert level_under(14.2) == "14"
+    assert level_under(0.0) == "0"
