@@ -16,6 +16,7 @@ import pytest
 from bot import cli, config
 from bot.alerts.delivery import FAILED_NOTICE, PARKED_NOTICE, PAUSED_LOG
 from bot.config import Settings
+from bot.reports.post import TEXT as REPORT_TEXT
 from bot.scheduler import CERT_NOTICE
 from bot.wiring import Fleetbot
 
@@ -194,9 +195,23 @@ def test_every_kind_of_check_failure_is_explained(kind):
 
 @pytest.mark.parametrize(
     "notice",
-    [FAILED_NOTICE, PARKED_NOTICE, CERT_NOTICE, PAUSED_LOG],
-    ids=["failed", "parked", "certificate", "paused"],
+    [
+        FAILED_NOTICE,
+        PARKED_NOTICE,
+        CERT_NOTICE,
+        PAUSED_LOG,
+        REPORT_TEXT["gave_up"],
+        REPORT_TEXT["skipped_quota"],
+    ],
+    ids=["failed", "parked", "certificate", "paused", "report-gave-up", "report-quota"],
 )
 def test_every_notice_to_operators_is_explained(notice):
     fixed = re.split(r"[{%<]", notice, maxsplit=1)[0]  # the words before the first placeholder
     assert len(fixed) > 10 and fixed in troubleshooting(), fixed
+
+
+def test_every_image_the_readme_shows_is_in_the_repository():
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README.read_text())
+    assert images, "the README shows the demo page"
+    for image in images:
+        assert (README.parent / image).is_file(), image
