@@ -1,6 +1,6 @@
 """The daily fleet report as a Block Kit message: totals, what needs attention, busiest vehicles.
 
-Pure functions from a :class:`~bot.reports.gather.FleetDay` to a ``chat.postMessage`` payload
+Pure functions from a :class:`~bot.reports.day.FleetDay` to a ``chat.postMessage`` payload
 (``text``, ``blocks``, ``metadata``). Every list shows its first ``top`` items, then "…and N
 more", and every block stays within Slack's limits whatever the fleet's size. Text from outside
 (vehicle labels, brands, models, VINs, alert types) is escaped before it enters mrkdwn.
@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bot.messages.alert_text import SEVERITY, alert_text
-from bot.reports.gather import (
+from bot.messages.markup import MAX_BLOCKS, MAX_SECTION_TEXT
+from bot.reports.day import (
     LOW_ENERGY_PERCENT,
     MAINTENANCE_DAYS,
     MAINTENANCE_KM,
@@ -25,10 +26,8 @@ from bot.reports.gather import (
 
 EVENT_REPORT = "fleet_report"
 
-# Slack's limits (https://api.slack.com/reference/block-kit/blocks)
-MAX_BLOCKS = 50
+# Slack's limits (https://api.slack.com/reference/block-kit/blocks); the common ones in markup
 MAX_HEADER = 150
-MAX_SECTION_TEXT = 3000
 MAX_FIELDS = 10
 MAX_FIELD_TEXT = 2000
 MAX_CONTEXT_ELEMENTS = 10

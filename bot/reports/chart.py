@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.messages.report import day_title
-from bot.reports.gather import SEVERITY_ORDER, FleetDay
+from bot.reports.day import SEVERITY_ORDER, FleetDay
 
 WIDTH, HEIGHT, DPI = 1200, 700, 100
 TOP_VEHICLES = 15

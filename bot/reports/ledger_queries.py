@@ -6,25 +6,12 @@ the text :func:`bot.store.ledger.iso` writes (UTC, milliseconds), which sorts li
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 
+from bot.reports.day import LedgerAlert
 from bot.store import Ledger
 from bot.store.ledger import from_iso, iso
-
-
-@dataclasses.dataclass(frozen=True)
-class LedgerAlert:
-    """An alert as the report sees it: who, what, how serious, since when."""
-
-    id: str
-    vin: str
-    vehicle_id: str | None
-    type: str
-    severity: str | None
-    started_at: dt.datetime | None
-
 
 _COLUMNS = "a.id, a.vin, a.vehicle_id, a.type, a.severity, a.started_at"
 

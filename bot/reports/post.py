@@ -42,7 +42,8 @@ from bot.posting.slack_port import SlackPort
 from bot.psa.client import Quota
 from bot.psa.quota import QuotaBudget
 from bot.reports.chart import render_chart
-from bot.reports.gather import DayGatherer, FleetDay, calls_needed
+from bot.reports.day import FleetDay
+from bot.reports.gather import DayGatherer, calls_needed
 from bot.store import Ledger
 from bot.store.ledger import from_iso, iso, utcnow
 from bot.store.reports import ReportRow

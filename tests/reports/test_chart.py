@@ -27,7 +27,7 @@ from bot.reports.chart import (
     chart_label,
     render_chart,
 )
-from bot.reports.gather import FleetDay
+from bot.reports.day import FleetDay
 from tests.reports.conftest import WorldFactory
 from tests.reports.test_gather import WINTER_NOW
 from tests.reports.test_message import huge_fleet

@@ -12,17 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.psa.client import RetryPolicy
-from bot.reports.gather import (
-    CALLS_PER_VEHICLE,
+from bot.reports.day import (
     LOW_ENERGY_PERCENT,
     MAINTENANCE_DAYS,
     MAINTENANCE_KM,
     SILENT_AFTER,
     FleetDay,
-    calls_needed,
-    day_bounds,
-    previous_day,
 )
+from bot.reports.gather import CALLS_PER_VEHICLE, calls_needed, day_bounds, previous_day
 from bot.sandbox.psa import fleet as records
 from tests.reports.conftest import PARIS, ReportWorld, WorldFactory
 

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from bot.messages.report import EVENT_REPORT, TEXT, report_message
-from bot.reports.gather import FleetDay, OpenAlert, VehicleDay
-from bot.reports.ledger_queries import LedgerAlert
+from bot.reports.day import FleetDay, LedgerAlert, OpenAlert, VehicleDay
 from tests.reports.conftest import WorldFactory
 from tests.reports.test_gather import WINTER_NOW
 
