@@ -342,6 +342,7 @@ def build_fleetbot(
         locale=settings.psa_locale,
         admins=settings.admins,
         fallback_channel=settings.alert_channel,
+        places=places,
         clock=clock,
     )
     holder: list[Fleetbot] = []  # the report jobs call back into the bot built below

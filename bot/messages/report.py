@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.messages.alert_text import SEVERITY, alert_text
 from bot.messages.markup import MAX_BLOCKS, MAX_SECTION_TEXT
+from bot.messages.places import where
+from bot.psa.models import Position
 from bot.reports.day import (
     LOW_ENERGY_PERCENT,
     MAINTENANCE_DAYS,
@@ -23,6 +25,9 @@ from bot.reports.day import (
     FleetDay,
     VehicleDay,
 )
+
+if TYPE_CHECKING:
+    from bot.places import Places
 
 EVENT_REPORT = "fleet_report"
 
@@ -66,20 +71,23 @@ TEXT = {
     "attention": "*Needs attention*",
     "all_clear": ":white_check_mark: Nothing needs attention.",
     "critical_title": ":rotating_light: *Open critical alerts, not acknowledged* ({count})",
-    "critical_line": "• *{vehicle}* · {alert} · since {since}",
+    "critical_line": "• *{vehicle}* · {alert} · since {since}{place}",
     "energy_title": ":fuelpump: *Fuel or battery under {percent:.0f} %* ({count})",
-    "energy_line": "• *{vehicle}* · {levels}",
+    "energy_line": "• *{vehicle}* · {levels}{place}",
     "energy_level": "{kind} {level} %",
     "level_fuel": "fuel",
     "level_battery": "battery",
     "maintenance_title": (":wrench: *Maintenance due within {days} days or {km} km* ({count})"),
     "maintenance_line": "• *{vehicle}* · {when}",
-    "maintenance_in_days": "in {days} days",
-    "maintenance_overdue_days": "overdue by {days} days",
+    "maintenance_in_days": "in {days}",
+    "maintenance_overdue_days": "overdue by {days}",
+    "maintenance_today": "today",
+    "day": "{n} day",
+    "days": "{n} days",
     "maintenance_in_km": "in {km} km",
     "maintenance_overdue_km": "overdue by {km} km",
     "silent_title": ":zzz: *No data for 24 h* ({count})",
-    "silent_line": "• *{vehicle}* · last data {when}",
+    "silent_line": "• *{vehicle}* · last data {when}{place}",
     "silent_never": "• *{vehicle}* · no data at all",
     "unreachable_title": ":electric_plug: *Not reachable at the API* ({count})",
     "unreachable_line": "• *{vehicle}*",
@@ -231,10 +239,13 @@ def _maintenance_when(vehicle: VehicleDay) -> str:
     parts = []
     days, left_km = vehicle.days_before_maintenance, vehicle.km_before_maintenance
     if days is not None:
+        count = TEXT["day" if abs(days) == 1 else "days"].format(n=abs(days))
         parts.append(
-            TEXT["maintenance_overdue_days"].format(days=-days)
+            TEXT["maintenance_overdue_days"].format(days=count)
             if days < 0
-            else TEXT["maintenance_in_days"].format(days=days)
+            else TEXT["maintenance_today"]
+            if days == 0
+            else TEXT["maintenance_in_days"].format(days=count)
         )
     if left_km is not None:
         parts.append(
@@ -256,7 +267,14 @@ def _energy_of(vehicle: VehicleDay) -> str:
     return "".join(" · " + p for p in parts)
 
 
-def _attention(fleet: FleetDay, top: int, locale: str) -> list[dict[str, Any]]:
+def _at(position: Position | None, places: Places | None) -> str:
+    """`` · near Lyon, FR`` (a named map link), or nothing when the position is unknown."""
+    return f" · {where(position, places)}" if position is not None else ""
+
+
+def _attention(
+    fleet: FleetDay, top: int, locale: str, places: Places | None
+) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     critical = fleet.open_critical
     if critical:
@@ -265,6 +283,7 @@ def _attention(fleet: FleetDay, top: int, locale: str) -> list[dict[str, Any]]:
                 vehicle=_name(a.vehicle),
                 alert=escape(alert_text(a.alert.type, locale)),
                 since=slack_date(a.alert.started_at),
+                place=_at(a.alert.position, places),
             )
             for a in critical
         )
@@ -281,6 +300,7 @@ def _attention(fleet: FleetDay, top: int, locale: str) -> list[dict[str, Any]]:
                     )
                     for kind, level in v.low_energy
                 ),
+                place=_at(v.position, places),
             )
             for v in low
         )
@@ -299,7 +319,9 @@ def _attention(fleet: FleetDay, top: int, locale: str) -> list[dict[str, Any]]:
     silent = fleet.silent
     if silent:
         lines = (
-            TEXT["silent_line"].format(vehicle=_name(v.name), when=slack_date(v.last_seen))
+            TEXT["silent_line"].format(
+                vehicle=_name(v.name), when=slack_date(v.last_seen), place=_at(v.position, places)
+            )
             if v.last_seen
             else TEXT["silent_never"].format(vehicle=_name(v.name))
             for v in silent
@@ -355,6 +377,7 @@ def report_message(
     image_file_id: str | None = None,
     top: int = TOP,
     locale: str = "en-GB",
+    places: Places | None = None,
 ) -> dict[str, Any]:
     """``text``, ``blocks`` and ``metadata`` of the report; ``image_file_id`` adds the chart.
 
@@ -394,7 +417,7 @@ def report_message(
             }
         )
     blocks.append({"type": "divider"})
-    blocks.extend(_attention(fleet, top, locale))
+    blocks.extend(_attention(fleet, top, locale, places))
     blocks.append({"type": "divider"})
     blocks.append(_busiest(fleet, top))
     types = _types(fleet, top, locale)

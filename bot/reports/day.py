@@ -10,6 +10,8 @@ import dataclasses
 import datetime as dt
 from collections import Counter
 
+from bot.psa.models import Position
+
 LOW_ENERGY_PERCENT = 20.0
 MAINTENANCE_DAYS = 14
 MAINTENANCE_KM = 1_000.0
@@ -28,6 +30,7 @@ class LedgerAlert:
     type: str
     severity: str | None
     started_at: dt.datetime | None
+    position: Position | None = None  # where it started, as the API said
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +62,7 @@ class VehicleDay:
     days_before_maintenance: int | None = None
     km_before_maintenance: float | None = None
     last_seen: dt.datetime | None = None
+    position: Position | None = None  # the last one its status gave
     silent: bool = False
     alerts_started: Counter[str] = dataclasses.field(default_factory=Counter)
     open_alerts: list[LedgerAlert] = dataclasses.field(default_factory=list)

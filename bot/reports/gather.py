@@ -301,6 +301,7 @@ class DayGatherer:
                 elif kind == "electric" and result.battery_level is None:
                     result.battery_level = energy.level
             result.days_before_maintenance = status.days_before_maintenance
+            result.position = status.position
             result.km_before_maintenance = status.km_before_maintenance
             if status.updated_at is not None:
                 result.last_seen = max(result.last_seen or status.updated_at, status.updated_at)

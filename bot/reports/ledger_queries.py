@@ -7,13 +7,15 @@ the text :func:`bot.store.ledger.iso` writes (UTC, milliseconds), which sorts li
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
+from bot.psa.models import Position
 from bot.reports.day import LedgerAlert
 from bot.store import Ledger
 from bot.store.ledger import from_iso, iso
 
-_COLUMNS = "a.id, a.vin, a.vehicle_id, a.type, a.severity, a.started_at"
+_COLUMNS = "a.id, a.vin, a.vehicle_id, a.type, a.severity, a.started_at, a.payload"
 
 
 def _alerts(ledger: Ledger, where: str, args: list[object]) -> Iterator[LedgerAlert]:
@@ -27,7 +29,17 @@ def _alerts(ledger: Ledger, where: str, args: list[object]) -> Iterator[LedgerAl
             type=row["type"] or "",
             severity=row["severity"],
             started_at=from_iso(row["started_at"]),
+            position=_start_position(row["payload"]),
         )
+
+
+def _start_position(payload: str | None) -> Position | None:
+    """Where the alert started, from the API's JSON the ledger keeps (None when unreadable)."""
+    try:
+        data = json.loads(payload or "{}")
+    except ValueError:
+        return None
+    return Position.maybe(data.get("startPosition")) if isinstance(data, dict) else None
 
 
 def alerts_started(ledger: Ledger, start: dt.datetime, end: dt.datetime) -> list[LedgerAlert]:

@@ -24,7 +24,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import (
     CertificateError,
@@ -47,6 +47,9 @@ from bot.reports.gather import DayGatherer, calls_needed
 from bot.store import Ledger
 from bot.store.ledger import from_iso, iso, utcnow
 from bot.store.reports import ReportRow
+
+if TYPE_CHECKING:
+    from bot.places import Places
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,7 @@ class ReportService:
         reconcile_grace: dt.timedelta = RECONCILE_GRACE,
         admins: Iterable[str] = (),
         fallback_channel: str | None = None,
+        places: Places | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.gatherer = gatherer
@@ -143,6 +147,7 @@ class ReportService:
         self.reconcile_grace = reconcile_grace
         self.admins = tuple(admins)
         self.fallback_channel = fallback_channel
+        self.places = places  # names the positions in the message
         self.clock = clock
 
     def post(
@@ -367,14 +372,17 @@ class ReportService:
 
     def _post_message(self, channel: str, fleet: FleetDay, file_id: str | None) -> str:
         """Post the report; if Slack refuses the image block, post it without and say why."""
-        message = report_message(fleet, image_file_id=file_id, locale=self.locale)
+        message = report_message(
+            fleet, image_file_id=file_id, locale=self.locale, places=self.places
+        )
         try:
             return self.slack.post(channel, message)
         except MessageUnpostable as exc:
             if file_id is None or exc.error != "invalid_blocks":
                 raise
             log.warning("Slack refused the chart's image block in %s: posting without it", channel)
-        return self.slack.post(channel, report_message(fleet, locale=self.locale))
+        message = report_message(fleet, locale=self.locale, places=self.places)
+        return self.slack.post(channel, message)
 
     def _refused(self, row: ReportRow, exc: SlackError, outcome: ReportOutcome) -> ReportOutcome:
         """Known not posted: pending again (may work later) or failed (never will)."""

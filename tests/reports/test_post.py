@@ -64,6 +64,23 @@ def later(world: World, by: dt.timedelta) -> None:
     service(world).clock = lambda: NOW + by
 
 
+def test_what_needs_attention_says_where_the_vehicles_are(world: World) -> None:
+    """Open critical alerts name the town they started near; low levels where the vehicle is."""
+    assert service(world).post(ALERTS).status == "posted"
+    [message] = reports_in(world, ALERTS)
+    text = "\n".join(str(b.get("text", {}).get("text", "")) for b in message.blocks or [])
+    lines, title = [], ""
+    for line in text.split("\n"):
+        if line.startswith(":") and "*" in line:  # a list's title, e.g. ":fuelpump: *Fuel…"
+            title = line
+        elif line.startswith("• ") and ("Open critical" in title or "Fuel or battery" in title):
+            lines.append(line)
+    assert lines, text
+    for line in lines:
+        assert "openstreetmap.org" in line and ("near " in line or " from " in line), line
+    assert " 1 days" not in text
+
+
 def test_report_is_posted_once_with_its_chart(world: World) -> None:
     """First request posts (chart uploaded, image block, metadata); the second says where."""
     first = service(world).post(ALERTS)

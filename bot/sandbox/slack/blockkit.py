@@ -29,6 +29,11 @@ MAX_URL = 3_000
 MAX_ALT_TEXT = 2_000
 
 _MESSAGE, _VIEW = "message", "view"
+#: the layout blocks Slack knows; any other type is refused
+KNOWN_BLOCKS = frozenset(
+    {"actions", "context", "divider", "file", "header", "image", "input", "rich_text", "section",
+     "video"}
+)  # fmt: skip
 
 
 def problems(blocks: Iterable[Any] | None, *, surface: str = _MESSAGE) -> list[str]:
@@ -53,6 +58,8 @@ def text_problem(text: str) -> str | None:
 
 def _block(block: dict[str, Any]) -> Iterator[str]:
     kind = block["type"]
+    if kind not in KNOWN_BLOCKS:
+        yield f"unknown block type {kind!r}"
     yield from _longer("block_id", block.get("block_id"), MAX_ID)
     if kind == "section":
         if block.get("text") is None and not block.get("fields"):
@@ -102,6 +109,7 @@ def _element(element: Any) -> Iterator[str]:
 def _image(image: dict[str, Any]) -> Iterator[str]:
     yield from _longer("alt_text", image.get("alt_text"), MAX_ALT_TEXT)
     yield from _longer("image_url", image.get("image_url"), MAX_URL)
+    yield from _text("image title", image.get("title"), MAX_ALT_TEXT)
 
 
 def _text(what: str, obj: Any, most: int, *, required: bool = False) -> Iterator[str]:
