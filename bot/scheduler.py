@@ -284,8 +284,14 @@ class ScheduleKeeper:
                     for job_id, (func, secs) in self.jobs().items()
                 }
             )
-            scheduler.start()
+            # known as scheduling before the first job can run (jobs start due at once)
             self.scheduler = scheduler
+            try:
+                scheduler.start()
+            except BaseException:
+                self.scheduler = None
+                self.lock.release()
+                raise
             return True
 
     def _tracked(self, func: Callable[[], Any]) -> Callable[[], Any]:
