@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.messages.alert_text import SEVERITY, alert_text
-from bot.messages.markup import MAX_BLOCKS, MAX_SECTION_TEXT
+from bot.messages.markup import MAX_BLOCKS, MAX_SECTION_TEXT, cut, escape, slack_date
 from bot.messages.places import where
 from bot.psa.models import Position
 from bot.reports.day import (
@@ -97,13 +97,7 @@ TEXT = {
     "types_title": "*Alerts started by type* ({count} types)",
     "type_line": "• {alert} · {count}",
     "more": "…and {count:,} more",
-    "unknown_time": "unknown time",
 }
-
-
-def escape(text: str) -> str:
-    """Escape ``&``, ``<`` and ``>`` so outside text can neither ping nor forge a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def level_under(level: float) -> str:
@@ -116,10 +110,6 @@ def _name(vehicle: str) -> str:
     """A vehicle name, shortened, then escaped (shortening first never cuts an entity)."""
     short = vehicle if len(vehicle) <= MAX_NAME else vehicle[: MAX_NAME - 1] + "…"
     return escape(short)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def day_title(day: dt.date) -> str:
@@ -156,14 +146,6 @@ def kwh(value: float) -> str:
     return f"{value:,.1f} kWh"
 
 
-def slack_date(moment: dt.datetime | None) -> str:
-    """A Slack date token (each reader's own time zone) with a UTC fallback."""
-    if moment is None:
-        return TEXT["unknown_time"]
-    fallback = moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
-
-
 def _severity_counts(counts: Mapping[str, int]) -> str:
     parts = [
         f"{SEVERITY[s].emoji} {counts[s]:,} {SEVERITY[s].en}"
@@ -177,14 +159,14 @@ def _severity_counts(counts: Mapping[str, int]) -> str:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, MAX_SECTION_TEXT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION_TEXT)}}
 
 
 def _context(*texts: str) -> dict[str, Any]:
     return {
         "type": "context",
         "elements": [
-            {"type": "mrkdwn", "text": _cut(t, MAX_SECTION_TEXT)}
+            {"type": "mrkdwn", "text": cut(t, MAX_SECTION_TEXT)}
             for t in texts[:MAX_CONTEXT_ELEMENTS]
         ],
     }
@@ -229,9 +211,7 @@ def _totals(fleet: FleetDay) -> dict[str, Any]:
     fields.append(TEXT["alerts_open"].format(counts=_severity_counts(fleet.open_by_severity)))
     return {
         "type": "section",
-        "fields": [
-            {"type": "mrkdwn", "text": _cut(f, MAX_FIELD_TEXT)} for f in fields[:MAX_FIELDS]
-        ],
+        "fields": [{"type": "mrkdwn", "text": cut(f, MAX_FIELD_TEXT)} for f in fields[:MAX_FIELDS]],
     }
 
 
@@ -390,7 +370,7 @@ def report_message(
             "type": "header",
             "text": {
                 "type": "plain_text",
-                "text": _cut(TEXT["header"].format(day=day), MAX_HEADER),
+                "text": cut(TEXT["header"].format(day=day), MAX_HEADER),
                 "emoji": True,
             },
         },
@@ -412,7 +392,7 @@ def report_message(
             {
                 "type": "image",
                 "slack_file": {"id": image_file_id},
-                "alt_text": _cut(TEXT["image_alt"].format(day=day), MAX_ALT_TEXT),
+                "alt_text": cut(TEXT["image_alt"].format(day=day), MAX_ALT_TEXT),
                 "title": {"type": "plain_text", "text": TEXT["image_title"].format(day=day)},
             }
         )
@@ -430,7 +410,7 @@ def report_message(
         critical=f"{len(fleet.open_critical):,}",
     )
     return {
-        "text": _cut(text, MAX_FALLBACK_TEXT),
+        "text": cut(text, MAX_FALLBACK_TEXT),
         "blocks": blocks[:MAX_BLOCKS],
         "metadata": {"event_type": EVENT_REPORT, "event_payload": {"day": fleet.day.isoformat()}},
     }
