@@ -13,6 +13,7 @@ from bot.config import ConfigProblems, Settings, problems_of
 from bot.errors import ConfigError
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackStandIn
+from tests.processes import clean_environ
 
 
 def test_every_bad_setting_is_collected():
@@ -58,12 +59,9 @@ def services(tmp_path_factory):
 
 
 def check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PSA_", "SLACK_", "FLEETBOT_"))
-    }
     return subprocess.run(
         [sys.executable, "-m", "bot", "--env-file", os.devnull, "check"],
-        env={**clean, **env},
+        env={**clean_environ(), **env},
         capture_output=True,
         text=True,
         timeout=60,

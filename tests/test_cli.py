@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from bot.config import RUN_REQUIRED
 from bot.sandbox.psa import PsaSandbox
 from bot.sandbox.slack import SlackStandIn
 from bot.scheduler import SchedulerLock
+from tests.processes import clean_environ
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +23,9 @@ def services(certs):
 
 
 def fleetbot(args: list[str], env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PSA_", "SLACK_", "FLEETBOT_"))
-    }
     return subprocess.run(
         [sys.executable, "-m", "bot", "--env-file", str(tmp_path / "none.env"), *args],
-        env={**clean, **env},
+        env={**clean_environ(), **env},
         capture_output=True,
         text=True,
         timeout=60,

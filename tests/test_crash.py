@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -16,20 +13,11 @@ from bot.messages.alerts import alert_ids_in
 from bot.sandbox.psa import PsaSandbox
 from bot.sandbox.slack import SlackStandIn
 from tests.claims import age_claims
+from tests.processes import bot_env, start_bot
 
 KILLS = 20
 ALERTS_PER_ROUND = 15  # 20 rounds x 15 = 300 alerts, plus those active at first start
 SEVERITIES = ("Information", "Warning", "Critical")
-
-
-def start_bot(env: dict[str, str], log_file) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def posted(slack: SlackStandIn) -> Counter:
@@ -47,18 +35,16 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(certs, tmp_path)
         # Some posts reach Slack but their answer is lost: the bot must reconcile, not re-post.
         slack.fault_seed = 3
         slack.drop_after_post_rate = 0.1
-        env = {
-            **os.environ,
-            **sandbox.env(),
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_SIGNING_SECRET": "crash-test-secret",
-            "SLACK_API_URL": slack.api_url,
-            "FLEETBOT_DB": str(tmp_path / "fleetbot.db"),
-            "FLEETBOT_ALERT_CHANNEL": "C0ALERTS",
-            "FLEETBOT_POLL_INTERVAL": "1",
-            "HOST": "127.0.0.1",
-            "PORT": "0",
-        }
+        env = bot_env(
+            sandbox,
+            slack,
+            tmp_path / "fleetbot.db",
+            SLACK_SIGNING_SECRET="crash-test-secret",
+            FLEETBOT_ALERT_CHANNEL="C0ALERTS",
+            FLEETBOT_POLL_INTERVAL="1",
+            HOST="127.0.0.1",
+            PORT="0",
+        )
         expected = {a["id"] for a in sandbox.alerts() if a["active"]}
         vins = [v["vin"] for v in sandbox.vehicles()]
         with (tmp_path / "bot.log").open("w") as log_file:

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,20 +21,11 @@ from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.slack.server import THREAD_REPLY_METHOD
 from bot.store import Ledger
 from tests.claims import OUTBOXES, age_claims
+from tests.processes import bot_env, start_bot
 
 CHANNEL = "C0ALERTS"
 KILLS = 8
 EVERY = dt.timedelta(seconds=2)
-
-
-def start_bot(env: dict[str, str], log_file) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def reminders(slack: SlackStandIn) -> Counter:
@@ -76,18 +64,16 @@ def test_sigkill_during_escalation_loses_and_repeats_no_reminder(certs, tmp_path
         # ...and certainly the first two thread replies, however the kills fall
         slack.fail_next(THREAD_REPLY_METHOD, "drop_after_post")
         slack.fail_next(THREAD_REPLY_METHOD, "drop_after_post")
-        env = {
-            **os.environ,
-            **sandbox.env(),
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_SIGNING_SECRET": "crash-test-secret",
-            "SLACK_API_URL": slack.api_url,
-            "FLEETBOT_DB": str(db),
-            "FLEETBOT_ALERT_CHANNEL": CHANNEL,
-            "FLEETBOT_POLL_INTERVAL": "1",
-            "HOST": "127.0.0.1",
-            "PORT": "0",
-        }
+        env = bot_env(
+            sandbox,
+            slack,
+            db,
+            SLACK_SIGNING_SECRET="crash-test-secret",
+            FLEETBOT_ALERT_CHANNEL=CHANNEL,
+            FLEETBOT_POLL_INTERVAL="1",
+            HOST="127.0.0.1",
+            PORT="0",
+        )
         vins = [v["vin"] for v in sandbox.vehicles()]
         with (tmp_path / "bot.log").open("w") as log_file:
             for round_ in range(KILLS):

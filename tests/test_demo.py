@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import re
@@ -15,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.demo import LOG_WRITTEN, PAGE_WRITTEN, PROMPT, PROMPT_HELP
-from tests.sandbox.test_page import CHROMIUM, NO_CHROMIUM, PROBE, chromium, visible_text
+from tests.processes import clean_environ
+from tests.sandbox.test_page import CHROMIUM, NO_CHROMIUM, probe, visible_text
 
 DEMO_TIMEOUT = 120
 RAW_IDS = re.compile(r"\b[CUW]0[A-Z0-9]+\b|<@|<#|<!date")
@@ -49,11 +49,7 @@ CAPABILITIES = {
 
 def clean_env() -> dict[str, str]:
     """This environment without any Fleetbot, Slack or API settings, colour allowed."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PSA_", "SLACK_", "FLEETBOT_")) and k != "NO_COLOR"
-    }
+    return {k: v for k, v in clean_environ().items() if k != "NO_COLOR"}
 
 
 def printed_path(template: str, stdout: str) -> Path:
@@ -124,27 +120,11 @@ def test_chromium_shows_the_demo_page_alerts_buttons_and_the_chart(demo, tmp_pat
         "This alert ended",
         "Fleet on",
     ]
-    probed = page.read_text().replace(
-        "default-src 'none'", "default-src 'none'; script-src 'unsafe-inline'"
-    )
-    probed = probed.replace("</body>", PROBE.replace("NEEDLES", json.dumps(needles)) + "</body>")
-    (tmp_path / "probed.html").write_text(probed)
-    done = chromium(
-        "--window-size=1280,4000",
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-        (tmp_path / "probed.html").as_uri(),
-        profile=tmp_path / "profile",
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    marker = 'data-probe="'
-    start = done.stdout.index(marker) + len(marker)
-    raw = done.stdout[start : done.stdout.index('"', start)]
-    probe = json.loads(raw.replace("&quot;", '"').replace("&amp;", "&"))
-    assert all(probe["texts"].values()), probe["texts"]
-    assert "Acknowledge" in probe["buttons"] and "Unmute" in probe["buttons"]
-    charts = [i for i in probe["images"] if i["alt"].startswith("Chart")]
-    assert charts and all(i["shown"] for i in charts), probe["images"]
+    shown = probe(page, needles, tmp_path, height=4000)
+    assert all(shown["texts"].values()), shown["texts"]
+    assert "Acknowledge" in shown["buttons"] and "Unmute" in shown["buttons"]
+    charts = [i for i in shown["images"] if i["alt"].startswith("Chart")]
+    assert charts and all(i["shown"] for i in charts), shown["images"]
 
 
 class Terminal:

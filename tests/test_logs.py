@@ -24,6 +24,7 @@ from bot.sandbox.psa.certs import SandboxCredentials
 from bot.sandbox.slack import SlackStandIn
 from bot.slack.app import build_app, close_app
 from bot.slack.context import SlackServices
+from tests.processes import bot_env
 
 SECRETS = (
     SandboxCredentials.password,
@@ -192,18 +193,9 @@ def services(tmp_path_factory):
 
 
 def fleetbot_env(sandbox, slack, tmp_path, **extra: str) -> dict[str, str]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PSA_", "SLACK_", "FLEETBOT_"))
-    }
-    return {
-        **clean,
-        **sandbox.env(),
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_API_URL": slack.api_url,
-        "FLEETBOT_DB": str(tmp_path / "fleetbot.db"),
-        "FLEETBOT_ALERT_CHANNEL": "C0ALERTS",
-        **extra,
-    }
+    return bot_env(
+        sandbox, slack, tmp_path / "fleetbot.db", FLEETBOT_ALERT_CHANNEL="C0ALERTS", **extra
+    )
 
 
 def command(*args: str) -> list[str]:

@@ -13,23 +13,14 @@ import pytest
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackStandIn
 from tests.claims import age_claims
+from tests.processes import bot_env
 
 CHANNEL = "C0ALERTS"
 
 
 def env_for(sandbox: PsaSandbox, slack: SlackStandIn, tmp_path: Path) -> dict[str, str]:
     """A clean environment pointing at the sandbox, the stand-in and a fresh database."""
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PSA_", "SLACK_", "FLEETBOT_"))
-    }
-    return {
-        **clean,
-        **sandbox.env(),
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_API_URL": slack.api_url,
-        "FLEETBOT_DB": str(tmp_path / "fleetbot.db"),
-        "FLEETBOT_TIMEZONE": "Europe/Paris",
-    }
+    return bot_env(sandbox, slack, tmp_path / "fleetbot.db", FLEETBOT_TIMEZONE="Europe/Paris")
 
 
 def command(tmp_path: Path, *args: str) -> list[str]:

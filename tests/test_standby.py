@@ -21,6 +21,7 @@ import pytest
 from bot.messages.alerts import alert_ids_in
 from bot.sandbox.psa import PsaSandbox, SandboxCerts
 from bot.sandbox.slack import SlackStandIn
+from tests.processes import bot_env
 
 TAKEOVER_SECONDS = 30  # DESIGN §6: a standby takes over within 30 s of the holder dying
 SIGTERM_SECONDS = 10  # DESIGN §6: SIGTERM stops the bot within 10 s
@@ -32,20 +33,15 @@ def world(
     certs: SandboxCerts, tmp_path: Path
 ) -> Iterator[tuple[PsaSandbox, SlackStandIn, dict[str, str]]]:
     with PsaSandbox(certs, vehicles=5) as sandbox, SlackStandIn() as slack:
-        clean = {
-            k: v for k, v in os.environ.items() if not k.startswith(("PSA_", "SLACK_", "FLEETBOT_"))
-        }
-        env = {
-            **clean,
-            **sandbox.env(),
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_SIGNING_SECRET": "standby-test-secret",
-            "SLACK_API_URL": slack.api_url,
-            "FLEETBOT_DB": str(tmp_path / "fleetbot.db"),
-            "FLEETBOT_ALERT_CHANNEL": "C0ALERTS",
-            "FLEETBOT_POLL_INTERVAL": "1",
-            "HOST": "127.0.0.1",
-        }
+        env = bot_env(
+            sandbox,
+            slack,
+            tmp_path / "fleetbot.db",
+            SLACK_SIGNING_SECRET="standby-test-secret",
+            FLEETBOT_ALERT_CHANNEL="C0ALERTS",
+            FLEETBOT_POLL_INTERVAL="1",
+            HOST="127.0.0.1",
+        )
         yield sandbox, slack, env
 
 

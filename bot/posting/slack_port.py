@@ -177,34 +177,24 @@ class SlackPort:
 
     def history(self, channel: str, *, oldest: float) -> Iterator[dict[str, Any]]:
         """Channel messages newer than ``oldest`` (epoch seconds), with their metadata."""
-        cursor: str | None = None
-        while True:
-            response = self._call(
-                "conversations_history",
-                channel,
-                unknown_outcome=False,
-                oldest=f"{oldest:.6f}",
-                limit=200,
-                include_all_metadata=True,
-                cursor=cursor,
-            )
-            yield from response.get("messages") or []
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not response.get("has_more") or not cursor:
-                return
+        return self._messages("conversations_history", channel, oldest=f"{oldest:.6f}")
 
     def replies(self, channel: str, thread_ts: str) -> Iterator[dict[str, Any]]:
         """A thread's messages (parent first), with their metadata."""
+        return self._messages("conversations_replies", channel, ts=thread_ts)
+
+    def _messages(self, method: str, channel: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every message a paged conversations method returns, following Slack's cursor."""
         cursor: str | None = None
         while True:
             response = self._call(
-                "conversations_replies",
+                method,
                 channel,
                 unknown_outcome=False,
-                ts=thread_ts,
                 limit=200,
                 include_all_metadata=True,
                 cursor=cursor,
+                **kwargs,
             )
             yield from response.get("messages") or []
             cursor = (response.get("response_metadata") or {}).get("next_cursor")

@@ -14,6 +14,7 @@ import sys
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -216,32 +217,40 @@ def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
-def test_chromium_shows_the_alerts_the_buttons_and_the_chart(conversation):
-    slack, tmp = conversation
-    page = write_page(slack, tmp / "conversation.html")
-    needles = ["Add windscreen washer fluid", "Tyre pressure low", "Acknowledged by", CHART_TITLE]
-    # The probe needs a script; the page itself allows none, so a copy relaxes only that.
+def probe(page: Path, needles: list[str], workdir: Path, *, height: int) -> dict[str, Any]:
+    """What Chromium shows of ``page``: which ``needles`` are visible, the buttons, the images.
+
+    The probe needs a script; the page itself allows none, so a copy relaxes only that.
+    """
     probed = page.read_text().replace(
         "default-src 'none'", "default-src 'none'; script-src 'unsafe-inline'"
     )
     probed = probed.replace("</body>", PROBE.replace("NEEDLES", json.dumps(needles)) + "</body>")
-    (tmp / "probed.html").write_text(probed)
+    (workdir / "probed.html").write_text(probed)
     done = chromium(
-        "--window-size=1280,2000",
+        f"--window-size=1280,{height}",
         "--virtual-time-budget=5000",
         "--dump-dom",
-        (tmp / "probed.html").as_uri(),
-        profile=tmp / "profile-dom",
+        (workdir / "probed.html").as_uri(),
+        profile=workdir / "profile-dom",
     )
     assert done.returncode == 0, done.stderr[-2000:]
     marker = 'data-probe="'
     start = done.stdout.index(marker) + len(marker)
     raw = done.stdout[start : done.stdout.index('"', start)]
-    probe = json.loads(raw.replace("&quot;", '"').replace("&amp;", "&"))
-    assert all(probe["texts"].values()), probe["texts"]
-    assert probe["buttons"].count("Acknowledge") == 2 and "Mute 24 h" in probe["buttons"]
-    assert probe["images"] == [{"alt": "chart", "shown": True}]
+    found: dict[str, Any] = json.loads(raw.replace("&quot;", '"').replace("&amp;", "&"))
+    return found
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+def test_chromium_shows_the_alerts_the_buttons_and_the_chart(conversation):
+    slack, tmp = conversation
+    page = write_page(slack, tmp / "conversation.html")
+    needles = ["Add windscreen washer fluid", "Tyre pressure low", "Acknowledged by", CHART_TITLE]
+    shown = probe(page, needles, tmp, height=2000)
+    assert all(shown["texts"].values()), shown["texts"]
+    assert shown["buttons"].count("Acknowledge") == 2 and "Mute 24 h" in shown["buttons"]
+    assert shown["images"] == [{"alt": "chart", "shown": True}]
 
     shot = tmp / "conversation.png"
     done = chromium(
