@@ -18,6 +18,7 @@ from bot.psa.models import (
     LATEST,
     Alert,
     Fleet,
+    Maintenance,
     Monitor,
     MonitorRef,
     Page,
@@ -42,6 +43,10 @@ TRIP_KEYS = (
 STATUS_KEYS = (
     "vin", "updatedAt", "energies", "energy", "autonomy", "odometer", "ignition", "kinetic",
     "lastPosition", "maintenance", "service",
+)  # fmt: skip
+MAINTENANCE_KEYS = (
+    "vin", "vehicleId", "_links", "createdAt", "updatedAt", "daysBeforeMaintenance",
+    "daysBeforeMaintenace", "mileageBeforeMaintenance",
 )  # fmt: skip
 
 
@@ -142,11 +147,14 @@ def test_alert_reads_or_refuses_and_stores_as_strict_json(data: object) -> None:
 
 @HOSTILE_SETTINGS
 @given(
-    st.sampled_from([Trip, VehicleStatus, Vehicle, Fleet, Monitor, MonitorRef, Position]),
-    records(TRIP_KEYS + STATUS_KEYS) | HOSTILE,
+    st.sampled_from(
+        [Trip, VehicleStatus, Vehicle, Fleet, Monitor, MonitorRef, Position, Maintenance]
+    ),
+    records(TRIP_KEYS + STATUS_KEYS + MAINTENANCE_KEYS) | HOSTILE,
 )
 def test_every_model_reads_or_refuses_with_value_error(model: Any, data: object) -> None:
-    """Trips, statuses, vehicles, fleets, monitors, positions: ValueError or plausible values."""
+    """Trips, statuses, vehicles, fleets, monitors, positions, maintenances: ValueError or
+    plausible values."""
     try:
         read = model.from_api(data)
     except ValueError:
